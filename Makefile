@@ -1,0 +1,29 @@
+# java-shell-runtime. `make` builds the layer and invokes an example locally; `make test` runs every test.
+# Each area keeps its targets in mk/<area>.mk; this file holds only what they share.
+SHELL := /bin/sh
+.DEFAULT_GOAL := all
+
+JAVA_HOME := $(shell scripts/find_jdk.sh)
+ifeq ($(JAVA_HOME),)
+$(error no JDK 25: set JAVA_HOME to a JDK 25 home)
+endif
+export JAVA_HOME
+JAVA := $(JAVA_HOME)/bin/java
+BUILD := build
+
+.PHONY: all bootstrap clean test
+# Each mk/<area>.mk appends to these; the rules that use them come after the include.
+ALL_TARGETS :=
+TEST_TARGETS :=
+
+# bootstrap is committed (users copy it) and regenerated whenever its inputs change.
+bootstrap: Bootstrap.java layer/jvm-flags scripts/make_bootstrap.sh
+	scripts/make_bootstrap.sh
+
+clean:
+	rm -rf $(BUILD) dist
+
+include $(sort $(wildcard mk/*.mk))
+
+all: bootstrap $(ALL_TARGETS)
+test: $(TEST_TARGETS)
