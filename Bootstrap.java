@@ -159,8 +159,9 @@ public final class Bootstrap {
                 throw new InitError("Runtime.InvalidHandler",
                         "_HANDLER is not set: set the function's handler to file.function (shell function 'function' in file.sh) or to the name of a file to run");
             }
+            // A name that is a file runs as a file, dots and all: run.sh means run.sh, not function "sh" of run.sh.
             int dot = handler.lastIndexOf('.');
-            if (dot < 0) {
+            if (dot < 0 || Files.isRegularFile(taskRoot.resolve(handler))) {
                 return new Handler(taskRoot, checkedFile(taskRoot.resolve(handler)), null);
             }
             String fileName = handler.substring(0, dot);
