@@ -1,24 +1,27 @@
 /*
  * java-shell-runtime: an AWS Lambda custom runtime that runs shell handlers. The whole runtime is this file.
  *
- * How to read it: main() wires the parts together. A Worker runs the Lambda loop: get the next invocation from
- * the Runtime API, hand it to the user's shell, post the answer. RuntimeApi speaks HTTP/1.1 on a plain socket.
- * HandlerShell owns the shell that runs the handler and the pump that carries its logs. The rest are small value
- * types and helpers: error JSON, shell quoting, logging.
+ * How to read it: main() reads the settings and starts one Worker (or AWS_LAMBDA_MAX_CONCURRENCY of them). A Worker
+ * runs the Lambda loop: get the next invocation from the Runtime API, hand it to its shell, post the answer.
+ * HandlerShell owns the shell that runs the handler; LogPump carries that shell's output to the function's log;
+ * ResponseStream forwards a streamed response. RuntimeApi speaks HTTP/1.1 on a plain socket. The rest are small
+ * value types and helpers: error JSON, shell quoting, logging.
  *
- * Design choices a reviewer will ask about:
+ * Choices a reviewer will ask about:
  * - Plain sockets, not java.net.http: its first request costs ~350 ms of cold start, and no JDK client can send
  *   the HTTP trailers that streamed errors need (docs/runtime.md has the measurements).
  * - One long-lived shell per worker, fed commands on its stdin. The event, the response and the per-invocation
  *   header values travel through files in a private directory, so header values are read with `read -r` and never
  *   parsed as shell code, and no size or order of handler I/O can block the runtime.
  * - A tiny bash supervisor runs that shell in its own process group and kills what the handler left behind when
- *   the shell exits, so a stray background process cannot hold the log pipe open forever.
- * - No lambdas, no string concatenation with `+` and no pattern switches: each costs an invokedynamic bootstrap
- *   at first use in a class the AOT cache cannot hold, and cold start is this project's hardest number.
+ *   the shell ends, so a stray background process cannot hold the log pipe open forever.
+ * - No lambdas, no `+` on strings and no pattern switches: each costs an invokedynamic bootstrap at first use, in
+ *   a class the AOT cache cannot hold, and cold start is this project's hardest number.
  */
 
 import java.io.ByteArrayOutputStream;
+import java.io.FileInputStream;
+import java.io.FileOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -27,14 +30,19 @@ import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.OffsetDateTime;
+import java.time.ZoneOffset;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Base64;
 import java.util.HashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
 
 public final class Bootstrap {
     static final String RUNTIME_NAME = "java-shell-runtime";
@@ -49,7 +57,10 @@ public final class Bootstrap {
     static final String HEADER_COGNITO_IDENTITY = "Lambda-Runtime-Cognito-Identity";
     static final String HEADER_TENANT_ID = "Lambda-Runtime-Aws-Tenant-Id";
     static final String HEADER_ERROR_TYPE = "Lambda-Runtime-Function-Error-Type";
+    static final String HEADER_ERROR_BODY = "Lambda-Runtime-Function-Error-Body";
+    static final String HEADER_RESPONSE_MODE = "Lambda-Runtime-Function-Response-Mode";
     static final String ERROR_CONTENT_TYPE = "application/vnd.aws.lambda.error+json";
+    static final String HTTP_INTEGRATION_CONTENT_TYPE = "application/vnd.awslambda.http-integration-response";
 
     /** Each /next header the handler sees, and the variable that carries it (unset when the header is absent). */
     static final String[][] CONTEXT_VARIABLES = {
@@ -64,84 +75,59 @@ public final class Bootstrap {
         {HEADER_TRACE_ID, "_X_AMZN_TRACE_ID"},
     };
 
-    /** The handler's last stderr lines kept for the error report; older lines are only in the logs. */
+    /** The handler's last stderr lines kept for the error report; all of them are in the logs. */
     static final int STDERR_TAIL_LINES = 20;
     static final int STDERR_TAIL_LINE_BYTES = 1024;
     /** Retries of /next when the connection is refused or dropped (aws-lambda-cpp also retries a few times). */
     static final long[] NEXT_RETRY_DELAYS_MS = {10, 100, 1000};
 
+    /** Log levels of AWS_LAMBDA_LOG_LEVEL, lowest first. */
+    static final String[] LOG_LEVELS = {"TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL"};
+    static final int INFO = 2;
+    static final int WARN = 3;
+    static final int ERROR = 4;
+    /** Set by Lambda's advanced logging controls; read once, never changed. */
+    static final boolean JSON_LOGS = "JSON".equalsIgnoreCase(System.getenv("AWS_LAMBDA_LOG_FORMAT"));
+    static final int LOG_LEVEL = logLevel(System.getenv("AWS_LAMBDA_LOG_LEVEL"), INFO);
+
     public static void main(String[] args) {
         Map<String, String> env = System.getenv();
-        RuntimeApi api;
         try {
-            api = RuntimeApi.fromAddress(env.get("AWS_LAMBDA_RUNTIME_API"));
-        } catch (FatalError e) {
-            log("cannot start: ", e.getMessage());
-            System.exit(1);
-            return;
-        }
-        try {
-            HandlerShell shell = initHandler(api, env);
-            new Worker(api, shell, env.get("AWS_XRAY_DAEMON_ADDRESS") != null).run();
-        } catch (FatalError e) {
-            log("stopping: ", e.getMessage());
-            System.exit(1);
-        }
-    }
-
-    /** Loads the handler before the first /next, reporting any failure through /init/error. */
-    static HandlerShell initHandler(RuntimeApi api, Map<String, String> env) {
-        try {
-            Handler handler = Handler.fromEnvironment(env.get("_HANDLER"), env.get("LAMBDA_TASK_ROOT"));
-            return HandlerShell.start(handler);
-        } catch (InitError e) {
-            log("init failed: ", e.type, ": ", e.getMessage());
-            api.postInitError(new ErrorReport(e.type, e.getMessage(), List.of()));
-            throw new FatalError("the handler could not be initialised");
-        }
-    }
-
-    // ---------------------------------------------------------------------------------------------------------------
-    // The Lambda loop
-
-    /** One loop of next -> handler -> answer. Everything it touches is its own or read-only after init. */
-    static final class Worker implements Runnable {
-        private final RuntimeApi api;
-        private final HandlerShell shell;
-        private final boolean xray;
-
-        Worker(RuntimeApi api, HandlerShell shell, boolean xray) {
-            this.api = api;
-            this.shell = shell;
-            this.xray = xray;
-        }
-
-        @Override
-        public void run() {
-            for (;;) {
-                Invocation invocation = api.nextInvocation();
-                long startMillis = System.currentTimeMillis();
-                HandlerResult result = shell.invoke(invocation);
-                if (result.succeeded()) {
-                    api.postResponse(invocation.requestId(), shell.responseFile());
-                } else {
-                    ErrorReport report = result.errorReport(shell.handler());
-                    log("invocation ", invocation.requestId(), " failed: ", report.type(), ": ", report.message());
-                    api.postError(invocation.requestId(), report);
-                }
-                shell.discardResponse();
-                if (xray) {
-                    logXraySegment(invocation, startMillis, System.currentTimeMillis(), !result.succeeded());
-                }
-                if (result.shellExited()) {
-                    shell.restart();
-                }
+            RuntimeApi api = RuntimeApi.fromAddress(env.get("AWS_LAMBDA_RUNTIME_API"));
+            Handler handler;
+            Options options;
+            HandlerShell shell;
+            try {
+                handler = Handler.fromEnvironment(env.get("_HANDLER"), env.get("LAMBDA_TASK_ROOT"));
+                options = Options.fromEnvironment(env);
+                shell = HandlerShell.start(handler, options);
+            } catch (InitError e) {
+                log(ERROR, null, "init failed: ", e.type, ": ", e.getMessage());
+                api.postInitError(new ErrorReport(e.type, e.getMessage(), List.of()));
+                throw new FatalError("the handler could not be initialised");
             }
+            // Managed Instances: more workers, each with its own shell, loaded while the first one already polls.
+            for (int n = 2; n <= options.workers(); n++) {
+                Thread thread = new Thread(new Worker(api, handler, options, null), concat(RUNTIME_NAME, "-worker-", Integer.toString(n)));
+                thread.start();
+            }
+            new Worker(api, handler, options, shell).run();
+        } catch (FatalError e) {
+            exit(e);
         }
     }
 
+    /** Ends the runtime; each shell's supervisor kills its process group on SIGTERM, so no handler process outlives it. */
+    static void exit(FatalError e) {
+        log(ERROR, null, "stopping: ", e.getMessage());
+        for (ProcessHandle child : ProcessHandle.current().children().toList()) {
+            child.destroy();
+        }
+        System.exit(1);
+    }
+
     // ---------------------------------------------------------------------------------------------------------------
-    // The handler
+    // Settings
 
     /** What _HANDLER names: a shell function in file.sh (function mode) or a file run per invocation (file mode). */
     record Handler(Path taskRoot, Path file, String function) {
@@ -174,14 +160,11 @@ public final class Bootstrap {
         }
 
         private static Path checkedFile(Path file) {
-            if (!Files.exists(file)) {
-                throw new InitError("Runtime.HandlerNotFound", concat(file.toString(), " does not exist"));
-            }
-            if (!Files.isRegularFile(file)) {
-                throw new InitError("Runtime.HandlerNotFound", concat(file.toString(), " is not a regular file"));
-            }
-            if (!Files.isReadable(file)) {
-                throw new InitError("Runtime.HandlerNotFound", concat(file.toString(), " is not readable"));
+            String problem = !Files.exists(file) ? " does not exist"
+                    : !Files.isRegularFile(file) ? " is not a regular file"
+                    : !Files.isReadable(file) ? " is not readable" : null;
+            if (problem != null) {
+                throw new InitError("Runtime.HandlerNotFound", concat(file.toString(), problem));
             }
             return file;
         }
@@ -192,7 +175,7 @@ public final class Bootstrap {
             }
             for (int i = 0; i < name.length(); i++) {
                 char c = name.charAt(i);
-                if (!(c == '_' || c == '-' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))) {
+                if (!(c == '_' || c == '-' || isAsciiLetterOrDigit(c))) {
                     return false;
                 }
             }
@@ -201,62 +184,162 @@ public final class Bootstrap {
     }
 
     /**
+     * How many workers, and how they answer. AWS_LAMBDA_MAX_CONCURRENCY exists only on Lambda Managed Instances,
+     * which also leave deadlines to the runtime. Streaming is the one switch of our own: nothing in the Runtime API
+     * tells a runtime that the caller streams.
+     */
+    record Options(int workers, boolean enforceDeadlines, boolean streaming, boolean xray) {
+        static final String STREAMING_VARIABLE = "JAVA_SHELL_RUNTIME_RESPONSE_MODE";
+
+        static Options fromEnvironment(Map<String, String> env) {
+            String concurrency = env.get("AWS_LAMBDA_MAX_CONCURRENCY");
+            int workers = 1;
+            if (concurrency != null) {
+                workers = (int) parseDecimal(concurrency.strip(), 4);
+                if (workers < 1) {
+                    throw new InitError("Runtime.ConfigInvalid", concat("AWS_LAMBDA_MAX_CONCURRENCY='", concurrency, "' is not a number from 1 to 9999"));
+                }
+            }
+            String mode = env.getOrDefault(STREAMING_VARIABLE, "buffered");
+            if (!mode.equals("buffered") && !mode.equals("streaming")) {
+                throw new InitError("Runtime.ConfigInvalid", concat(STREAMING_VARIABLE, "='", mode, "': expected streaming or buffered"));
+            }
+            return new Options(workers, concurrency != null, mode.equals("streaming"), env.get("AWS_XRAY_DAEMON_ADDRESS") != null);
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------------------------------
+    // The Lambda loop
+
+    /** One loop of next -> handler -> answer. Everything it touches is its own, or read-only after init. */
+    static final class Worker implements Runnable {
+        private final RuntimeApi api;
+        private final Handler handler;
+        private final Options options;
+        private HandlerShell shell;
+
+        Worker(RuntimeApi api, Handler handler, Options options, HandlerShell shell) {
+            this.api = api;
+            this.handler = handler;
+            this.options = options;
+            this.shell = shell;
+        }
+
+        @Override
+        public void run() {
+            try {
+                if (shell == null) {
+                    shell = HandlerShell.start(handler, options);
+                }
+                for (;;) {
+                    serve(api.nextInvocation());
+                }
+            } catch (InitError e) {
+                // Only extra workers load here, after init: the others go on serving.
+                log(ERROR, null, "a worker could not load the handler and stops: ", e.type, ": ", e.getMessage());
+            } catch (FatalError e) {
+                exit(e);
+            }
+        }
+
+        private void serve(Invocation invocation) {
+            long startMillis = System.currentTimeMillis();
+            HandlerResult result;
+            if (options.streaming()) {
+                ResponseStream stream = new ResponseStream(api, invocation.requestId(), shell.streamFile());
+                stream.start();
+                result = shell.invoke(invocation, shell.streamFile());
+                stream.finish(result.succeeded() ? null : report(invocation, result));
+            } else {
+                result = shell.invoke(invocation, shell.responseFile());
+                if (result.succeeded()) {
+                    api.postResponse(invocation.requestId(), shell.responseFile());
+                } else {
+                    api.postError(invocation.requestId(), report(invocation, result));
+                }
+                shell.discardResponse();
+            }
+            if (options.xray()) {
+                logXraySegment(invocation, startMillis, System.currentTimeMillis(), !result.succeeded());
+            }
+            if (result.shellExited()) {
+                shell.restart();
+            }
+        }
+
+        private ErrorReport report(Invocation invocation, HandlerResult result) {
+            ErrorReport report = result.errorReport(handler);
+            log(WARN, invocation.requestId(), "invocation ", invocation.requestId(), " failed: ", report.type(), ": ", report.message());
+            return report;
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------------------------------
+    // The handler's shell
+
+    /**
      * The shell that runs the handler, and the files it exchanges with the runtime.
      *
      * In function mode the shell is the one file.sh's shebang names (else bash): it sources file.sh once and then
      * calls the function once per invocation, so the function's variables persist. In file mode it is /bin/sh and
      * runs the file as a child per invocation. Either way the runtime writes one short command per invocation to
-     * the shell's stdin and the shell ends it by printing a marker line carrying the handler's exit status.
+     * the shell's stdin, and the shell ends it by printing a marker line that carries the handler's exit status.
      */
     static final class HandlerShell {
-        /** Runs the shell as a job in its own process group; when the shell ends, kills whatever is left in it. */
-        private static final String SUPERVISOR =
-                "set -m; \"$@\" & exec 2>/dev/null; wait \"$!\"; s=$?; kill -KILL -- \"-$!\"; exit \"$s\"";
+        /**
+         * Runs the shell as a job in its own process group. When the shell ends, or the runtime sends SIGTERM at a
+         * deadline, it kills everything left in that group, so no handler process outlives its shell.
+         */
+        private static final String SUPERVISOR = "trap 'kill -KILL -- \"-$!\"; exit 143' TERM; set -m; \"$@\" & exec 2>/dev/null; "
+                + "wait \"$!\"; s=$?; kill -KILL -- \"-$!\"; exit \"$s\"";
 
         private final Handler handler;
+        private final Options options;
         private final Path directory;
-        private final Path eventFile;
-        private final Path contextFile;
-        private final Path responseFile;
         private final String marker;
         private Process process;
         private OutputStream commands;
+        private LogPump pump;
         private BlockingQueue<HandlerResult> results;
         private int sequence;
 
-        private HandlerShell(Handler handler, Path directory) {
+        private HandlerShell(Handler handler, Options options, Path directory) {
             this.handler = handler;
+            this.options = options;
             this.directory = directory;
-            this.eventFile = directory.resolve("event");
-            this.contextFile = directory.resolve("context");
-            this.responseFile = directory.resolve("response");
             this.marker = concat(RUNTIME_NAME, "-", Long.toHexString(ThreadLocalRandom.current().nextLong() | 1L << 62));
         }
 
-        static HandlerShell start(Handler handler) {
+        static HandlerShell start(Handler handler, Options options) {
             Path directory;
             try {
                 // createTempDirectory makes it mode 700: the event and the response are nobody else's business.
                 directory = Files.createTempDirectory(concat(RUNTIME_NAME, "."));
+                if (options.workers() > 1) {
+                    Files.createDirectory(directory.resolve("tmp"));
+                }
+                if (options.streaming()) {
+                    makeFifo(directory.resolve("stream"));
+                }
             } catch (IOException e) {
-                throw new InitError("Runtime.TmpUnavailable", concat("cannot create a private directory in /tmp: ", e.getMessage()));
+                throw new InitError("Runtime.TmpUnavailable", concat("cannot prepare a private directory in /tmp: ", e.getMessage()));
             }
-            HandlerShell shell = new HandlerShell(handler, directory);
+            HandlerShell shell = new HandlerShell(handler, options, directory);
             shell.load();
             return shell;
         }
 
-        Handler handler() {
-            return handler;
-        }
-
         Path responseFile() {
-            return responseFile;
+            return directory.resolve("response");
         }
 
-        /** After a shell exit (the handler called exit, or set -e/-u stopped it): a fresh shell, file.sh loaded again. */
+        Path streamFile() {
+            return directory.resolve("stream");
+        }
+
+        /** After the shell ended (exit, set -e or -u, a deadline): a fresh shell, and file.sh loaded again. */
         void restart() {
-            log("loading ", handler.file().toString(), " again in a new shell (the previous one exited)");
+            log(INFO, null, "loading ", handler.file().toString(), " again in a new shell (the previous one ended)");
             try {
                 load();
             } catch (InitError e) {
@@ -268,6 +351,10 @@ public final class Bootstrap {
             List<String> command = new ArrayList<>(List.of("/bin/bash", "-c", SUPERVISOR, RUNTIME_NAME));
             command.addAll(handler.functionMode() ? interpreterOf(handler.file()) : List.of("/bin/sh"));
             ProcessBuilder builder = new ProcessBuilder(command).directory(handler.taskRoot().toFile()).redirectErrorStream(true);
+            if (options.workers() > 1) {
+                // Concurrent invocations must not meet in /tmp: each worker's handler gets a TMPDIR of its own.
+                builder.environment().put("TMPDIR", directory.resolve("tmp").toString());
+            }
             try {
                 process = builder.start();
             } catch (IOException e) {
@@ -275,22 +362,20 @@ public final class Bootstrap {
             }
             commands = process.getOutputStream();
             results = new LinkedBlockingQueue<>();
-            LogPump pump = new LogPump(process, marker, results);
-            pump.setDaemon(true);
+            pump = new LogPump(process, marker, results);
             pump.start();
             if (!handler.functionMode()) {
                 return;
             }
-            String function = shellQuote(handler.function());
-            HandlerResult loaded = run(concat(". ", shellQuote(handler.file().toString()), " </dev/null\n"));
+            HandlerResult loaded = run(concat(". ", shellQuote(handler.file().toString()), " </dev/null\n"), 0);
             if (loaded.shellExited() || loaded.status() != 0) {
-                kill();
+                process.destroyForcibly();
                 throw new InitError("Runtime.HandlerLoadError", concat(loaded.describeLoadFailure(handler), loaded.lastStderrLineSuffix()));
             }
-            HandlerResult defined = run(concat("case $(command -V ", function,
-                    " 2>/dev/null) in *' is a function'*|*' is a shell function'*) ;; *) false ;; esac\n"));
+            HandlerResult defined = run(concat("case $(command -V ", shellQuote(handler.function()),
+                    " 2>/dev/null) in *' is a function'*|*' is a shell function'*) ;; *) false ;; esac\n"), 0);
             if (defined.shellExited() || defined.status() != 0) {
-                kill();
+                process.destroyForcibly();
                 throw new InitError("Runtime.HandlerNotFound", concat(handler.file().toString(),
                         " loaded, but does not define a shell function named '", handler.function(), "'"));
             }
@@ -313,12 +398,15 @@ public final class Bootstrap {
                 end++;
             }
             String line = new String(head, 2, end - 2, StandardCharsets.UTF_8).strip();
-            int space = indexOfWhitespace(line);
-            return space < 0 ? List.of(line) : List.of(line.substring(0, space), line.substring(space + 1).strip());
+            int space = 0;
+            while (space < line.length() && !Character.isWhitespace(line.charAt(space))) {
+                space++;
+            }
+            return space == line.length() ? List.of(line) : List.of(line.substring(0, space), line.substring(space).strip());
         }
 
-        /** Runs one invocation: event in, status and stderr tail out; the response is left in responseFile. */
-        HandlerResult invoke(Invocation invocation) {
+        /** Runs one invocation: the event in, the status and stderr tail out, stdout into the given file or FIFO. */
+        HandlerResult invoke(Invocation invocation, Path stdout) {
             List<String> present = new ArrayList<>();
             List<String> absent = new ArrayList<>();
             ByteArrayOutputStream values = new ByteArrayOutputStream();
@@ -332,10 +420,14 @@ public final class Bootstrap {
                     values.write('\n');
                 }
             }
+            Path event = directory.resolve("event");
+            Path context = directory.resolve("context");
             try {
-                writeNewFile(eventFile, invocation.event());
-                writeNewFile(contextFile, values.toByteArray());
-                Files.deleteIfExists(responseFile);
+                // A new inode each time: a background process still holding the old file cannot read the next event.
+                Files.deleteIfExists(event);
+                Files.write(event, invocation.event());
+                Files.deleteIfExists(context);
+                Files.write(context, values.toByteArray());
             } catch (IOException e) {
                 throw new FatalError(concat("cannot write the event to ", directory.toString(), ": ", e.getMessage()));
             }
@@ -343,28 +435,30 @@ public final class Bootstrap {
             if (!absent.isEmpty()) {
                 script.append("unset -v ").append(String.join(" ", absent)).append('\n');
             }
-            // Header values are data: the shell reads them with `read -r`, it never parses them as code.
+            // Header values are data: the shell reads them with `read -r`; it never parses them as code.
             script.append('{');
             for (String name : present) {
                 script.append(" IFS= read -r ").append(name).append(';');
             }
-            script.append(" } <").append(shellQuote(contextFile.toString())).append('\n');
-            script.append("export ").append(String.join(" ", present)).append('\n');
-            String redirections = concat(" <", shellQuote(eventFile.toString()), " >", shellQuote(responseFile.toString()));
+            script.append(" } <").append(shellQuote(context.toString())).append("\nexport ").append(String.join(" ", present)).append('\n');
+            String redirections = concat(" <", shellQuote(event.toString()), " >", shellQuote(stdout.toString()), "\n");
             if (handler.functionMode()) {
                 // The function may have changed directory last time; each invocation starts in the task root.
                 script.append("cd -P -- ").append(shellQuote(handler.taskRoot().toString())).append(" && ")
-                        .append(shellQuote(handler.function())).append(redirections).append('\n');
-            } else if (Files.isExecutable(handler.file())) {
-                script.append(shellQuote(handler.file().toString())).append(redirections).append('\n');
+                        .append(shellQuote(handler.function())).append(redirections);
             } else {
-                script.append("/bin/sh ").append(shellQuote(handler.file().toString())).append(redirections).append('\n');
+                script.append(Files.isExecutable(handler.file()) ? "" : "/bin/sh ").append(shellQuote(handler.file().toString())).append(redirections);
             }
-            return run(script.toString());
+            pump.requestId = invocation.requestId();
+            long deadline = options.enforceDeadlines() ? parseDecimal(invocation.header(HEADER_DEADLINE_MS), 15) : 0;
+            return run(script.toString(), Math.max(deadline, 0));
         }
 
-        /** Sends one command, then the marker line, and waits for the pump to see that marker (or the shell's end). */
-        private HandlerResult run(String command) {
+        /**
+         * Sends one command and the marker line, then waits for the pump to see that marker or the shell's end.
+         * With a deadline (Managed Instances only), a handler still running at the deadline is stopped with its group.
+         */
+        private HandlerResult run(String command, long deadlineMillis) {
             sequence++;
             String script = concat(command, "printf '%s %s\\n' '", marker, "-", Integer.toString(sequence), "' \"$?\"\n");
             try {
@@ -375,7 +469,12 @@ public final class Bootstrap {
             }
             try {
                 for (;;) {
-                    HandlerResult result = results.take();
+                    HandlerResult result = deadlineMillis == 0 ? results.take()
+                            : results.poll(deadlineMillis - System.currentTimeMillis(), TimeUnit.MILLISECONDS);
+                    if (result == null) {
+                        process.destroy(); // SIGTERM: the supervisor kills the whole group, then exits
+                        return results.take().timedOut();
+                    }
                     if (result.shellExited() || result.sequence() == sequence) {
                         return result;
                     }
@@ -387,20 +486,21 @@ public final class Bootstrap {
 
         void discardResponse() {
             try {
-                Files.deleteIfExists(responseFile);
+                Files.deleteIfExists(responseFile());
             } catch (IOException e) {
-                log("cannot delete ", responseFile.toString(), ": ", e.getMessage());
+                log(WARN, null, "cannot delete ", responseFile().toString(), ": ", e.getMessage());
             }
         }
 
-        private void kill() {
-            process.destroyForcibly();
-        }
-
-        /** A new inode each time: a background process still holding the old file cannot write into this one. */
-        private static void writeNewFile(Path file, byte[] content) throws IOException {
-            Files.deleteIfExists(file);
-            Files.write(file, content);
+        private static void makeFifo(Path path) throws IOException {
+            try {
+                Process mkfifo = new ProcessBuilder("mkfifo", "-m", "600", path.toString()).inheritIO().start();
+                if (mkfifo.waitFor() != 0) {
+                    throw new IOException(concat("mkfifo ", path.toString(), " failed"));
+                }
+            } catch (InterruptedException e) {
+                throw new IOException("interrupted while making a FIFO");
+            }
         }
     }
 
@@ -416,9 +516,12 @@ public final class Bootstrap {
         private final BlockingQueue<HandlerResult> results;
         private final ArrayDeque<byte[]> tail = new ArrayDeque<>();
         private final ByteArrayOutputStream line = new ByteArrayOutputStream();
+        /** The invocation that JSON log lines are attributed to: the current one, or the last one. */
+        volatile String requestId;
 
         LogPump(Process process, String marker, BlockingQueue<HandlerResult> results) {
             super(concat(RUNTIME_NAME, "-log-pump"));
+            setDaemon(true);
             this.process = process;
             this.logs = process.getInputStream();
             this.marker = marker.getBytes(StandardCharsets.US_ASCII);
@@ -450,11 +553,10 @@ public final class Bootstrap {
                     }
                 }
             } catch (IOException e) {
-                // The pipe broke: treated as the shell's end.
+                // The pipe broke: the same as the shell's end.
             }
             if (line.size() > 0) {
-                byte[] bytes = line.toByteArray();
-                logHandlerLine(bytes, bytes.length);
+                logHandlerLine(line.toByteArray(), line.size());
             }
             int status;
             try {
@@ -462,32 +564,34 @@ public final class Bootstrap {
             } catch (InterruptedException e) {
                 status = -1;
             }
-            results.add(new HandlerResult(0, status, true, takeTail()));
+            results.add(new HandlerResult(0, status, true, false, takeTail()));
         }
 
         private void endLine() {
             byte[] bytes = line.toByteArray();
             line.reset();
             int at = lastIndexOf(bytes, marker);
-            if (at >= 0) {
-                long[] sequenceAndStatus = parseMarkerSuffix(bytes, at + marker.length);
-                if (sequenceAndStatus != null) {
-                    if (at > 0) {
-                        logHandlerLine(bytes, at);
-                    }
-                    results.add(new HandlerResult((int) sequenceAndStatus[0], (int) sequenceAndStatus[1], false, takeTail()));
-                    return;
-                }
+            long[] sequenceAndStatus = at < 0 ? null : parseMarkerSuffix(bytes, at + marker.length);
+            if (sequenceAndStatus == null) {
+                logHandlerLine(bytes, bytes.length);
+                return;
             }
-            logHandlerLine(bytes, bytes.length);
+            if (at > 0) {
+                logHandlerLine(bytes, at); // the handler's last line had no newline
+            }
+            results.add(new HandlerResult((int) sequenceAndStatus[0], (int) sequenceAndStatus[1], false, false, takeTail()));
         }
 
         private void logHandlerLine(byte[] bytes, int length) {
-            byte[] out = new byte[length + 1];
-            System.arraycopy(bytes, 0, out, 0, length);
-            out[length] = '\n';
-            System.err.write(out, 0, out.length);
-            System.err.flush();
+            if (JSON_LOGS) {
+                System.err.println(handlerJsonLine(new String(bytes, 0, length, StandardCharsets.UTF_8), requestId, System.currentTimeMillis()));
+            } else {
+                byte[] out = new byte[length + 1];
+                System.arraycopy(bytes, 0, out, 0, length);
+                out[length] = '\n';
+                System.err.write(out, 0, out.length);
+                System.err.flush();
+            }
             if (tail.size() == STDERR_TAIL_LINES) {
                 tail.removeFirst();
             }
@@ -511,30 +615,20 @@ public final class Bootstrap {
             while (space < bytes.length && bytes[space] != ' ') {
                 space++;
             }
-            long sequence = parseDigits(bytes, from + 1, space);
-            long status = parseDigits(bytes, space + 1, bytes.length);
+            long sequence = parseDecimal(new String(bytes, from + 1, space - from - 1, StandardCharsets.ISO_8859_1), 9);
+            long status = space >= bytes.length ? -1 : parseDecimal(new String(bytes, space + 1, bytes.length - space - 1, StandardCharsets.ISO_8859_1), 9);
             return sequence < 0 || status < 0 ? null : new long[] {sequence, status};
-        }
-
-        private static long parseDigits(byte[] bytes, int from, int to) {
-            if (from >= to || to - from > 9) {
-                return -1;
-            }
-            long value = 0;
-            for (int i = from; i < to; i++) {
-                if (bytes[i] < '0' || bytes[i] > '9') {
-                    return -1;
-                }
-                value = value * 10 + (bytes[i] - '0');
-            }
-            return value;
         }
     }
 
-    /** How one call into the shell ended: the marker's status, or the shell's own exit. */
-    record HandlerResult(int sequence, int status, boolean shellExited, List<byte[]> stderrTail) {
+    /** How one call into the shell ended: the marker's status, or the shell's own end. */
+    record HandlerResult(int sequence, int status, boolean shellExited, boolean deadlinePassed, List<byte[]> stderrTail) {
         boolean succeeded() {
             return !shellExited && status == 0;
+        }
+
+        HandlerResult timedOut() {
+            return new HandlerResult(sequence, status, true, true, stderrTail);
         }
 
         String lastStderrLine() {
@@ -561,20 +655,23 @@ public final class Bootstrap {
         }
 
         String describeFailure(Handler handler) {
+            String status = Integer.toString(this.status);
+            if (deadlinePassed) {
+                return concat(handler.describe(), " was still running at the invocation's deadline; it and every process it started were stopped");
+            }
             if (!shellExited) {
-                return concat(handler.describe(), " returned status ", Integer.toString(status));
+                return concat(handler.describe(), " returned status ", status);
             }
-            if (handler.functionMode()) {
-                return concat(handler.describe(), " ended its shell with status ", Integer.toString(status),
-                        " (it called exit, or set -e or set -u stopped it); the file is loaded again for the next invocation");
-            }
-            return concat("the shell running ", handler.describe(), " ended with status ", Integer.toString(status));
+            return handler.functionMode()
+                    ? concat(handler.describe(), " ended its shell with status ", status,
+                            " (it called exit, or set -e or set -u stopped it); the file is loaded again for the next invocation")
+                    : concat("the shell running ", handler.describe(), " ended with status ", status);
         }
 
         /**
          * The documented rule: if the last non-blank stderr line reads "Type: message", Type and message are the
          * error's type and message; otherwise the type is HandlerFailed and the message is that line (or, with no
-         * stderr at all, what happened). The stack trace is the last stderr lines.
+         * stderr at all, what happened). The stack trace is the last stderr lines, then what happened.
          */
         ErrorReport errorReport(Handler handler) {
             List<String> stackTrace = new ArrayList<>();
@@ -582,15 +679,18 @@ public final class Bootstrap {
                 stackTrace.add(new String(line, StandardCharsets.UTF_8));
             }
             stackTrace.add(describeFailure(handler));
-            String last = lastStderrLine();
-            if (last != null) {
-                int colon = last.indexOf(": ");
-                if (colon > 0 && isErrorTypeName(last.substring(0, colon))) {
-                    return new ErrorReport(last.substring(0, colon), last.substring(colon + 2), stackTrace);
-                }
-                return new ErrorReport("HandlerFailed", last, stackTrace);
+            if (deadlinePassed) {
+                return new ErrorReport("Sandbox.Timedout", describeFailure(handler), stackTrace);
             }
-            return new ErrorReport("HandlerFailed", describeFailure(handler), stackTrace);
+            String last = lastStderrLine();
+            if (last == null) {
+                return new ErrorReport("HandlerFailed", describeFailure(handler), stackTrace);
+            }
+            int colon = last.indexOf(": ");
+            if (colon > 0 && isErrorTypeName(last.substring(0, colon))) {
+                return new ErrorReport(last.substring(0, colon), last.substring(colon + 2), stackTrace);
+            }
+            return new ErrorReport("HandlerFailed", last, stackTrace);
         }
 
         static boolean isErrorTypeName(String name) {
@@ -599,11 +699,182 @@ public final class Bootstrap {
             }
             for (int i = 0; i < name.length(); i++) {
                 char c = name.charAt(i);
-                if (!(c == '_' || c == '.' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))) {
+                if (!(c == '_' || c == '.' || isAsciiLetterOrDigit(c))) {
                     return false;
                 }
             }
             return true;
+        }
+    }
+
+    /**
+     * A streamed response: reads the handler's stdout from the FIFO as it is written and forwards it in HTTP chunks,
+     * starting the POST at the first byte so that a handler failing before any output can still use /error.
+     */
+    static final class ResponseStream extends Thread {
+        /** API Gateway wants the HTTP-integration prelude within the first 16 KB. */
+        private static final int PRELUDE_LIMIT = 16 * 1024;
+        private final RuntimeApi api;
+        private final String requestId;
+        private final Path fifo;
+        private final ByteArrayOutputStream undecided = new ByteArrayOutputStream();
+        private volatile boolean opened;
+        private Socket socket;
+        private OutputStream out;
+        private IOException failure;
+
+        ResponseStream(RuntimeApi api, String requestId, Path fifo) {
+            super(concat(RUNTIME_NAME, "-response-stream"));
+            setDaemon(true);
+            this.api = api;
+            this.requestId = requestId;
+            this.fifo = fifo;
+        }
+
+        @Override
+        public void run() {
+            // Opening a FIFO waits for its writer: the shell opens it when it starts the handler.
+            try (InputStream in = new FileInputStream(fifo.toFile())) {
+                opened = true;
+                byte[] buffer = new byte[16 * 1024];
+                int n;
+                while ((n = in.read(buffer)) > 0) {
+                    forward(buffer, n);
+                }
+            } catch (IOException e) {
+                failure = e;
+            }
+        }
+
+        /** Holds back the start of the output until it is clear whether it opens with the HTTP-integration prelude. */
+        private void forward(byte[] buffer, int n) {
+            if (out == null && failure == null) {
+                undecided.write(buffer, 0, n);
+                int prelude = preludeLength(undecided.toByteArray());
+                if (prelude == 0) {
+                    return; // not decided yet
+                }
+                startPost(prelude > 0);
+                writeChunk(undecided.toByteArray(), undecided.size());
+                return;
+            }
+            writeChunk(buffer, n);
+        }
+
+        /**
+         * Positive when the bytes open with a JSON object followed by 8 NUL bytes, negative when they cannot, zero
+         * while more bytes are needed to tell.
+         */
+        static int preludeLength(byte[] bytes) {
+            if (bytes.length == 0) {
+                return 0;
+            }
+            if (bytes[0] != '{') {
+                return -1;
+            }
+            int depth = 0;
+            boolean inString = false;
+            for (int i = 0; i < bytes.length; i++) {
+                byte b = bytes[i];
+                if (inString) {
+                    if (b == '\\') {
+                        i++;
+                    } else if (b == '"') {
+                        inString = false;
+                    }
+                } else if (b == '"') {
+                    inString = true;
+                } else if (b == '{') {
+                    depth++;
+                } else if (b == '}' && --depth == 0) {
+                    for (int j = i + 1; j < i + 9; j++) {
+                        if (j == bytes.length) {
+                            return bytes.length > PRELUDE_LIMIT ? -1 : 0;
+                        }
+                        if (bytes[j] != 0) {
+                            return -1;
+                        }
+                    }
+                    return i + 9;
+                }
+            }
+            return bytes.length > PRELUDE_LIMIT ? -1 : 0;
+        }
+
+        private void startPost(boolean httpIntegration) {
+            try {
+                socket = api.connect();
+                out = socket.getOutputStream();
+                StringBuilder head = api.requestHead("POST", concat(API_BASE, "invocation/", pathSegment(requestId), "/response"));
+                head.append(HEADER_RESPONSE_MODE).append(": streaming\r\nTransfer-Encoding: chunked\r\nTrailer: ")
+                        .append(HEADER_ERROR_TYPE).append(", ").append(HEADER_ERROR_BODY).append("\r\n");
+                if (httpIntegration) {
+                    head.append("Content-Type: ").append(HTTP_INTEGRATION_CONTENT_TYPE).append("\r\n");
+                }
+                out.write(head.append("\r\n").toString().getBytes(StandardCharsets.ISO_8859_1));
+            } catch (IOException e) {
+                failure = e;
+            }
+        }
+
+        private void writeChunk(byte[] bytes, int length) {
+            if (failure != null || length == 0) {
+                return; // keep draining the FIFO so the handler never blocks on a dead stream
+            }
+            try {
+                out.write(concat(Integer.toHexString(length), "\r\n").getBytes(StandardCharsets.ISO_8859_1));
+                out.write(bytes, 0, length);
+                out.write('\r');
+                out.write('\n');
+                out.flush();
+            } catch (IOException e) {
+                failure = e;
+            }
+        }
+
+        /** After the handler returned: wait for the last byte, then end the stream, with error trailers on failure. */
+        void finish(ErrorReport error) {
+            if (!opened) {
+                // The shell never opened the FIFO (it ended first): open it ourselves so the reader sees its end.
+                try (OutputStream release = new FileOutputStream(fifo.toFile())) {
+                    release.flush();
+                } catch (IOException e) {
+                    log(WARN, requestId, "cannot release the response stream: ", e.getMessage());
+                }
+            }
+            try {
+                join();
+            } catch (InterruptedException e) {
+                throw new FatalError("interrupted while streaming a response");
+            }
+            if (out == null && failure == null && undecided.size() > 0) {
+                startPost(preludeLength(undecided.toByteArray()) > 0);
+                writeChunk(undecided.toByteArray(), undecided.size());
+            }
+            if (out == null && failure == null) {
+                // Nothing was written: an ordinary answer, so a failure before the first byte still uses /error.
+                if (error == null) {
+                    api.postResponse(requestId, null);
+                } else {
+                    api.postError(requestId, error);
+                }
+                return;
+            }
+            try (Socket closing = socket) {
+                if (failure != null) {
+                    throw failure;
+                }
+                StringBuilder end = new StringBuilder("0\r\n");
+                if (error != null) {
+                    end.append(HEADER_ERROR_TYPE).append(": ").append(error.headerType()).append("\r\n")
+                            .append(HEADER_ERROR_BODY).append(": ").append(Base64.getEncoder().encodeToString(error.json())).append("\r\n");
+                }
+                out.write(end.append("\r\n").toString().getBytes(StandardCharsets.ISO_8859_1));
+                out.flush();
+                api.checkAnswer(concat("streamed response ", requestId), readReply(closing.getInputStream()), -1);
+            } catch (IOException e) {
+                log(ERROR, requestId, "streaming the response of ", requestId, " failed: ", e.toString());
+            }
         }
     }
 
@@ -613,7 +884,7 @@ public final class Bootstrap {
     /** One invocation as /next delivered it. Header names are kept lower-case: HTTP header names are case-insensitive. */
     record Invocation(String requestId, Map<String, String> headers, byte[] event) {
         String header(String name) {
-            return headers.get(name.toLowerCase(java.util.Locale.ROOT));
+            return headers.get(name.toLowerCase(Locale.ROOT));
         }
     }
 
@@ -626,17 +897,14 @@ public final class Bootstrap {
             appendJsonString(json, type);
             json.append(",\"stackTrace\":[");
             for (int i = 0; i < stackTrace.size(); i++) {
-                if (i > 0) {
-                    json.append(',');
-                }
-                appendJsonString(json, stackTrace.get(i));
+                appendJsonString(i > 0 ? json.append(',') : json, stackTrace.get(i));
             }
             return json.append("]}").toString().getBytes(StandardCharsets.UTF_8);
         }
 
-        /** The Category.Reason form the platform keeps (others become Runtime.Unknown there). */
+        /** The Category.Reason form the platform keeps (it turns other values into Runtime.Unknown). */
         String headerType() {
-            if (type.startsWith("Runtime.") || type.startsWith("Function.")) {
+            if (type.startsWith("Runtime.") || type.startsWith("Function.") || type.startsWith("Sandbox.")) {
                 return type;
             }
             for (int i = 0; i < type.length(); i++) {
@@ -664,133 +932,118 @@ public final class Bootstrap {
                 throw new FatalError("AWS_LAMBDA_RUNTIME_API is not set (this program runs inside AWS Lambda or a local emulator)");
             }
             int colon = address.lastIndexOf(':');
-            int port = colon < 0 ? -1 : parsePort(address.substring(colon + 1));
+            int port = colon < 0 ? -1 : (int) parseDecimal(address.substring(colon + 1), 5);
             String host = colon < 0 ? "" : address.substring(0, colon);
             if (host.startsWith("[") && host.endsWith("]")) {
                 host = host.substring(1, host.length() - 1);
             }
-            if (host.isEmpty() || port < 0) {
+            if (host.isEmpty() || port < 1 || port > 65535) {
                 throw new FatalError(concat("AWS_LAMBDA_RUNTIME_API='", address, "' is not host:port"));
             }
             return new RuntimeApi(host, port);
         }
 
-        private static int parsePort(String text) {
-            if (text.isEmpty() || text.length() > 5) {
-                return -1;
-            }
-            int port = 0;
-            for (int i = 0; i < text.length(); i++) {
-                char c = text.charAt(i);
-                if (c < '0' || c > '9') {
-                    return -1;
-                }
-                port = port * 10 + (c - '0');
-            }
-            return port > 0 && port <= 65535 ? port : -1;
-        }
-
-        /** GET /next, with no read timeout (the environment may be frozen inside this call for any length of time). */
+        /** GET /next, with no read timeout: the environment may be frozen inside this call for any length of time. */
         Invocation nextInvocation() {
             HttpReply reply = null;
             for (int attempt = 0; reply == null; attempt++) {
-                try {
-                    reply = exchange("GET", concat(API_BASE, "invocation/next"), null, null, null);
+                try (Socket socket = connect()) {
+                    socket.getOutputStream().write(requestHead("GET", concat(API_BASE, "invocation/next")).append("\r\n").toString()
+                            .getBytes(StandardCharsets.ISO_8859_1));
+                    reply = readReply(socket.getInputStream());
                 } catch (IOException e) {
                     if (attempt == NEXT_RETRY_DELAYS_MS.length) {
                         throw new FatalError(concat("GET /next failed ", Integer.toString(attempt + 1), " times: ", e.toString()));
                     }
-                    log("GET /next failed (", e.toString(), "); retrying");
+                    log(WARN, null, "GET /next failed (", e.toString(), "); retrying");
                     pause(NEXT_RETRY_DELAYS_MS[attempt]);
                 }
             }
             if (reply.status() != 200) {
                 throw new FatalError(concat("GET /next answered ", reply.describe()));
             }
-            String requestId = reply.headers().get(HEADER_REQUEST_ID.toLowerCase(java.util.Locale.ROOT));
+            String requestId = reply.headers().get(HEADER_REQUEST_ID.toLowerCase(Locale.ROOT));
             if (requestId == null || requestId.isEmpty()) {
                 throw new FatalError(concat("GET /next answered without a ", HEADER_REQUEST_ID, " header"));
             }
             return new Invocation(requestId, reply.headers(), reply.body());
         }
 
+        /** Posts the handler's stdout, streamed from its file (null or missing: an empty response). */
         void postResponse(String requestId, Path response) {
-            long length;
-            try {
-                length = Files.exists(response) ? Files.size(response) : 0;
-            } catch (IOException e) {
-                length = 0;
-            }
-            String path = concat(API_BASE, "invocation/", pathSegment(requestId), "/response");
-            answer(path, null, length > 0 ? response : null, null, length);
+            post(concat(API_BASE, "invocation/", pathSegment(requestId), "/response"), null, response, null);
         }
 
         void postError(String requestId, ErrorReport report) {
-            String path = concat(API_BASE, "invocation/", pathSegment(requestId), "/error");
-            byte[] body = report.json();
-            answer(path, report.headerType(), null, body, body.length);
+            post(concat(API_BASE, "invocation/", pathSegment(requestId), "/error"), report.headerType(), null, report.json());
         }
 
         void postInitError(ErrorReport report) {
-            byte[] body = report.json();
-            answer(concat(API_BASE, "init/error"), report.headerType(), null, body, body.length);
+            post(concat(API_BASE, "init/error"), report.headerType(), null, report.json());
         }
 
-        /** Posts an answer and applies the status table of the Runtime API notes (section 1.4). */
-        private void answer(String path, String errorType, Path bodyFile, byte[] body, long length) {
-            HttpReply reply;
-            try {
-                reply = exchange("POST", path, errorType, bodyFile, body == null && bodyFile == null ? new byte[0] : body);
+        private void post(String path, String errorType, Path bodyFile, byte[] body) {
+            long length = body != null ? body.length : 0;
+            try (Socket socket = connect()) {
+                if (bodyFile != null && Files.exists(bodyFile)) {
+                    length = Files.size(bodyFile);
+                }
+                StringBuilder head = requestHead("POST", path);
+                if (errorType != null) {
+                    head.append(HEADER_ERROR_TYPE).append(": ").append(errorType).append("\r\nContent-Type: ").append(ERROR_CONTENT_TYPE).append("\r\n");
+                }
+                OutputStream out = socket.getOutputStream();
+                out.write(head.append("Content-Length: ").append(length).append("\r\n\r\n").toString().getBytes(StandardCharsets.ISO_8859_1));
+                try {
+                    if (body != null) {
+                        out.write(body);
+                    } else if (length > 0) {
+                        Files.copy(bodyFile, out);
+                    }
+                    out.flush();
+                } catch (IOException e) {
+                    // The API may refuse a body part-way (413) and close; its answer can still be read.
+                }
+                checkAnswer(concat("POST ", path), readReply(socket.getInputStream()), length);
             } catch (IOException e) {
                 // The answer may or may not have arrived; the next /next tells whether the API is still there.
-                log("POST ", path, " failed: ", e.toString());
-                return;
+                log(ERROR, null, "POST ", path, " failed: ", e.toString());
             }
+        }
+
+        /** The status table of the Runtime API notes (section 1.4) for answers: only 5xx means the API is broken. */
+        void checkAnswer(String what, HttpReply reply, long length) {
             int status = reply.status();
             if (status == 202) {
                 return;
             }
             if (status == 413) {
-                log("POST ", path, ": the response (", Long.toString(length),
+                log(ERROR, null, what, ": the response (", Long.toString(length),
                         " bytes) is larger than Lambda accepts; Lambda has failed the invocation with Function.ResponseSizeTooLarge");
             } else if (status >= 500) {
-                throw new FatalError(concat("POST ", path, " answered ", reply.describe()));
+                throw new FatalError(concat(what, " answered ", reply.describe()));
             } else {
-                log("POST ", path, " answered ", reply.describe());
+                log(ERROR, null, what, " answered ", reply.describe());
             }
         }
 
-        /** One request on a new connection. The request body is a file, a byte array, or absent (GET). */
-        private HttpReply exchange(String method, String path, String errorType, Path bodyFile, byte[] body) throws IOException {
-            try (Socket socket = new Socket()) {
+        Socket connect() throws IOException {
+            Socket socket = new Socket();
+            try {
                 socket.setTcpNoDelay(true);
                 socket.connect(new InetSocketAddress(host, port));
-                OutputStream out = socket.getOutputStream();
-                StringBuilder head = new StringBuilder(256);
-                head.append(method).append(' ').append(path).append(" HTTP/1.1\r\nHost: ").append(host).append(':').append(port)
-                        .append("\r\nUser-Agent: ").append(RUNTIME_NAME).append('/').append(RUNTIME_VERSION)
-                        .append("\r\nConnection: close\r\n");
-                if (errorType != null) {
-                    head.append(HEADER_ERROR_TYPE).append(": ").append(errorType).append("\r\nContent-Type: ").append(ERROR_CONTENT_TYPE).append("\r\n");
-                }
-                if (bodyFile != null) {
-                    head.append("Content-Length: ").append(Files.size(bodyFile)).append("\r\n");
-                } else if (body != null) {
-                    head.append("Content-Length: ").append(body.length).append("\r\n");
-                }
-                out.write(head.append("\r\n").toString().getBytes(StandardCharsets.ISO_8859_1));
-                try {
-                    if (bodyFile != null) {
-                        Files.copy(bodyFile, out);
-                    } else if (body != null) {
-                        out.write(body);
-                    }
-                    out.flush();
-                } catch (IOException e) {
-                    // The API may refuse a body mid-way (413) and close; its answer can still be read.
-                }
-                return readReply(socket.getInputStream());
+                return socket;
+            } catch (IOException e) {
+                socket.close();
+                throw e;
             }
+        }
+
+        /** The request line and common headers; each request has its own connection, closed after the answer. */
+        StringBuilder requestHead(String method, String path) {
+            return new StringBuilder(256).append(method).append(' ').append(path).append(" HTTP/1.1\r\nHost: ").append(host).append(':')
+                    .append(port).append("\r\nUser-Agent: ").append(RUNTIME_NAME).append('/').append(RUNTIME_VERSION)
+                    .append("\r\nConnection: close\r\n");
         }
     }
 
@@ -798,98 +1051,81 @@ public final class Bootstrap {
     record HttpReply(int status, Map<String, String> headers, byte[] body) {
         String describe() {
             String text = new String(body, 0, Math.min(body.length, 512), StandardCharsets.UTF_8).strip();
-            return concat(Integer.toString(status), text.isEmpty() ? "" : concat(" ", text));
+            return text.isEmpty() ? Integer.toString(status) : concat(Integer.toString(status), " ", text);
         }
     }
 
     /** Reads one HTTP/1.1 response: status line, headers, then a Content-Length, chunked, or read-to-close body. */
     static HttpReply readReply(InputStream in) throws IOException {
         String statusLine = readLine(in);
-        if (statusLine == null) {
-            throw new IOException("connection closed before a response");
-        }
-        if (!statusLine.startsWith("HTTP/1.") || statusLine.length() < 12) {
+        int status = statusLine.startsWith("HTTP/1.") && statusLine.length() >= 12 && statusLine.charAt(8) == ' '
+                ? (int) parseDecimal(statusLine.substring(9, 12), 3) : -1;
+        if (status < 100) {
             throw new IOException(concat("not an HTTP/1.x status line: ", statusLine));
         }
-        int status = (int) parseNumber(statusLine.substring(9, 12), 10, "status code");
         Map<String, String> headers = new HashMap<>();
         int headerBytes = 0;
-        for (String line = readLine(in); ; line = readLine(in)) {
-            if (line == null) {
-                throw new IOException("connection closed inside the response headers");
-            }
-            if (line.isEmpty()) {
-                break;
-            }
+        for (String line = readLine(in); !line.isEmpty(); line = readLine(in)) {
             headerBytes += line.length();
-            if (headerBytes > 1024 * 1024) {
-                throw new IOException("response headers larger than 1 MiB");
-            }
             int colon = line.indexOf(':');
-            if (colon <= 0) {
-                throw new IOException(concat("malformed header line: ", line));
+            if (colon <= 0 || headerBytes > 1024 * 1024) {
+                throw new IOException(concat("malformed or oversized header: ", line));
             }
-            headers.put(line.substring(0, colon).strip().toLowerCase(java.util.Locale.ROOT), line.substring(colon + 1).strip());
+            headers.put(line.substring(0, colon).strip().toLowerCase(Locale.ROOT), line.substring(colon + 1).strip());
         }
         String transferEncoding = headers.get("transfer-encoding");
         String contentLength = headers.get("content-length");
-        byte[] body;
-        if (transferEncoding != null && transferEncoding.toLowerCase(java.util.Locale.ROOT).contains("chunked")) {
-            body = readChunked(in);
-        } else if (contentLength != null) {
-            long length = parseNumber(contentLength, 10, "Content-Length");
-            if (length > Integer.MAX_VALUE - 16) {
-                throw new IOException(concat("Content-Length too large: ", contentLength));
-            }
-            body = in.readNBytes((int) length);
-            if (body.length != length) {
-                throw new IOException(concat("body ended after ", Integer.toString(body.length), " of ", contentLength, " bytes"));
-            }
-        } else if (status == 204 || status == 304 || status < 200) {
-            body = new byte[0];
-        } else {
-            body = in.readAllBytes();
+        if (transferEncoding != null && transferEncoding.toLowerCase(Locale.ROOT).contains("chunked")) {
+            return new HttpReply(status, headers, readChunked(in));
         }
-        return new HttpReply(status, headers, body);
+        if (contentLength != null) {
+            long length = parseDecimal(contentLength, 10);
+            byte[] body = length < 0 || length > Integer.MAX_VALUE - 16 ? null : in.readNBytes((int) length);
+            if (body == null || body.length != length) {
+                throw new IOException(concat("body shorter than its Content-Length: ", contentLength));
+            }
+            return new HttpReply(status, headers, body);
+        }
+        return new HttpReply(status, headers, status == 204 || status == 304 || status < 200 ? new byte[0] : in.readAllBytes());
     }
 
     private static byte[] readChunked(InputStream in) throws IOException {
         ByteArrayOutputStream body = new ByteArrayOutputStream();
         for (;;) {
             String sizeLine = readLine(in);
-            if (sizeLine == null) {
-                throw new IOException("connection closed inside a chunked body");
-            }
             int extension = sizeLine.indexOf(';');
-            long size = parseNumber((extension < 0 ? sizeLine : sizeLine.substring(0, extension)).strip(), 16, "chunk size");
+            String hex = (extension < 0 ? sizeLine : sizeLine.substring(0, extension)).strip();
+            long size;
+            try {
+                size = hex.isEmpty() || hex.length() > 8 ? -1 : Long.parseLong(hex, 16);
+            } catch (NumberFormatException e) {
+                size = -1;
+            }
+            if (size < 0 || size > Integer.MAX_VALUE - 16 - body.size()) {
+                throw new IOException(concat("bad chunk size: ", sizeLine));
+            }
             if (size == 0) {
                 break;
             }
-            if (size > Integer.MAX_VALUE - 16 - body.size()) {
-                throw new IOException("chunked body too large");
-            }
             byte[] chunk = in.readNBytes((int) size);
-            if (chunk.length != size) {
-                throw new IOException("connection closed inside a chunk");
+            if (chunk.length != size || !readLine(in).isEmpty()) {
+                throw new IOException("truncated or malformed chunk");
             }
             body.writeBytes(chunk);
-            if (!"".equals(readLine(in))) {
-                throw new IOException("chunk not followed by CRLF");
-            }
         }
-        for (String trailer = readLine(in); trailer != null && !trailer.isEmpty(); trailer = readLine(in)) {
+        while (!readLine(in).isEmpty()) {
             // Trailers of a response carry nothing the runtime needs.
         }
         return body.toByteArray();
     }
 
-    /** Reads a CRLF- (or LF-) terminated line as ISO-8859-1, so header bytes pass through unchanged. Null at end of stream. */
+    /** Reads a CRLF- (or LF-) terminated line as ISO-8859-1, so header bytes pass through unchanged. */
     static String readLine(InputStream in) throws IOException {
         StringBuilder line = new StringBuilder();
         for (;;) {
             int b = in.read();
             if (b < 0) {
-                return line.length() == 0 ? null : line.toString();
+                throw new IOException("connection closed before the end of the response");
             }
             if (b == '\n') {
                 int last = line.length() - 1;
@@ -902,37 +1138,11 @@ public final class Bootstrap {
         }
     }
 
-    private static long parseNumber(String text, int radix, String what) throws IOException {
-        try {
-            long value = Long.parseLong(text, radix);
-            if (value < 0) {
-                throw new NumberFormatException();
-            }
-            return value;
-        } catch (NumberFormatException e) {
-            throw new IOException(concat("bad ", what, ": '", text, "'"));
-        }
-    }
-
-    /** Request ids are UUIDs; anything else is percent-encoded rather than trusted into a request line. */
-    static String pathSegment(String value) {
-        StringBuilder out = new StringBuilder(value.length());
-        for (byte b : value.getBytes(StandardCharsets.UTF_8)) {
-            char c = (char) (b & 0xff);
-            if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_' || c == '~') {
-                out.append(c);
-            } else {
-                out.append('%').append(Character.toUpperCase(Character.forDigit(c >> 4, 16))).append(Character.toUpperCase(Character.forDigit(c & 15, 16)));
-            }
-        }
-        return out.toString();
-    }
-
     // ---------------------------------------------------------------------------------------------------------------
     // Small helpers
 
-    /** Appends s as a JSON string: quotes, backslashes and every control character escaped; output is valid UTF-8. */
-    static void appendJsonString(StringBuilder out, String s) {
+    /** Appends s as a JSON string: quotes, backslashes and every control character escaped; the result encodes to valid UTF-8. */
+    static StringBuilder appendJsonString(StringBuilder out, String s) {
         out.append('"');
         for (int i = 0; i < s.length(); i++) {
             char c = s.charAt(i);
@@ -942,30 +1152,31 @@ public final class Bootstrap {
                 case '\n' -> out.append("\\n");
                 case '\r' -> out.append("\\r");
                 case '\t' -> out.append("\\t");
-                case '\b' -> out.append("\\b");
-                case '\f' -> out.append("\\f");
                 default -> {
                     if (c < 0x20 || c == 0x7f || c == '\u2028' || c == '\u2029') {
                         out.append("\\u").append(hex(c, 4));
                     } else if (Character.isSurrogate(c) && !isPairedSurrogate(s, i)) {
-                        out.append('\uFFFD'); // a lone surrogate cannot be encoded as UTF-8
+                        out.append('\uFFFD'); // a lone surrogate has no UTF-8 encoding
                     } else {
                         out.append(c);
                     }
                 }
             }
         }
-        out.append('"');
+        return out.append('"');
+    }
+
+    static String jsonString(String s) {
+        return appendJsonString(new StringBuilder(s.length() + 2), s).toString();
     }
 
     private static boolean isPairedSurrogate(String s, int i) {
-        char c = s.charAt(i);
-        return Character.isHighSurrogate(c)
+        return Character.isHighSurrogate(s.charAt(i))
                 ? i + 1 < s.length() && Character.isLowSurrogate(s.charAt(i + 1))
                 : i > 0 && Character.isHighSurrogate(s.charAt(i - 1));
     }
 
-    /** value in lower-case hex, zero-padded to digits. */
+    /** value in lower-case hex, zero-padded to the given number of digits. */
     static String hex(long value, int digits) {
         StringBuilder out = new StringBuilder(digits);
         for (int shift = (digits - 1) * 4; shift >= 0; shift -= 4) {
@@ -974,13 +1185,41 @@ public final class Bootstrap {
         return out.toString();
     }
 
-    static String jsonString(String s) {
-        StringBuilder out = new StringBuilder(s.length() + 2);
-        appendJsonString(out, s);
+    /** A non-negative decimal of at most maxDigits (at most 18) digits, or -1. */
+    static long parseDecimal(String text, int maxDigits) {
+        if (text == null || text.isEmpty() || text.length() > maxDigits) {
+            return -1;
+        }
+        long value = 0;
+        for (int i = 0; i < text.length(); i++) {
+            char c = text.charAt(i);
+            if (c < '0' || c > '9') {
+                return -1;
+            }
+            value = value * 10 + (c - '0');
+        }
+        return value;
+    }
+
+    /** Request ids are UUIDs; anything else is percent-encoded rather than trusted into a request line. */
+    static String pathSegment(String value) {
+        StringBuilder out = new StringBuilder(value.length());
+        for (byte b : value.getBytes(StandardCharsets.UTF_8)) {
+            char c = (char) (b & 0xff);
+            if (isAsciiLetterOrDigit(c) || c == '-' || c == '.' || c == '_' || c == '~') {
+                out.append(c);
+            } else {
+                out.append('%').append(hex(c, 2).toUpperCase(Locale.ROOT));
+            }
+        }
         return out.toString();
     }
 
-    /** Single-quotes a word for the shell. Only paths and names chosen at deployment pass through here, never header values. */
+    static boolean isAsciiLetterOrDigit(char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+    }
+
+    /** Single-quotes a word for the shell. Only paths and names fixed at deployment pass through here, never header values. */
     static String shellQuote(String word) {
         return concat("'", word.replace("'", "'\\''"), "'");
     }
@@ -988,31 +1227,27 @@ public final class Bootstrap {
     /** With Sampled=1 and a daemon configured, one line per invocation, as the shell runtimes people migrate from print. */
     static void logXraySegment(Invocation invocation, long startMillis, long endMillis, boolean fault) {
         String trace = invocation.header(HEADER_TRACE_ID);
-        if (trace == null || !trace.contains("Sampled=1")) {
-            return;
-        }
         String root = traceField(trace, "Root");
-        if (root == null) {
+        if (root == null || !"1".equals(traceField(trace, "Sampled"))) {
             return;
         }
         String parent = traceField(trace, "Parent");
         String name = System.getenv("AWS_LAMBDA_FUNCTION_NAME");
-        StringBuilder json = new StringBuilder("{\"name\":");
-        appendJsonString(json, name == null ? RUNTIME_NAME : name);
-        json.append(",\"id\":\"").append(hex(ThreadLocalRandom.current().nextLong(), 16)).append("\",\"trace_id\":");
-        appendJsonString(json, root);
+        StringBuilder json = new StringBuilder("X-Ray segment: {\"name\":");
+        appendJsonString(json, name == null ? RUNTIME_NAME : name).append(",\"id\":\"").append(hex(ThreadLocalRandom.current().nextLong(), 16));
+        appendJsonString(json.append("\",\"trace_id\":"), root);
         if (parent != null) {
-            json.append(",\"parent_id\":");
-            appendJsonString(json, parent);
+            appendJsonString(json.append(",\"parent_id\":"), parent);
         }
-        json.append(",\"start_time\":").append(seconds(startMillis)).append(",\"end_time\":").append(seconds(endMillis));
-        if (fault) {
-            json.append(",\"fault\":true");
-        }
-        System.err.println(json.insert(0, "X-Ray segment: ").append('}'));
+        json.append(",\"start_time\":").append(startMillis / 1000).append('.').append(Long.toString(1000 + startMillis % 1000).substring(1))
+                .append(",\"end_time\":").append(endMillis / 1000).append('.').append(Long.toString(1000 + endMillis % 1000).substring(1));
+        System.err.println(json.append(fault ? ",\"fault\":true}" : "}"));
     }
 
     private static String traceField(String trace, String key) {
+        if (trace == null) {
+            return null;
+        }
         for (String part : trace.split(";")) {
             int equals = part.indexOf('=');
             if (equals > 0 && part.substring(0, equals).strip().equals(key)) {
@@ -1020,19 +1255,6 @@ public final class Bootstrap {
             }
         }
         return null;
-    }
-
-    private static String seconds(long millis) {
-        return concat(Long.toString(millis / 1000), ".", Long.toString(1000 + millis % 1000).substring(1));
-    }
-
-    private static int indexOfWhitespace(String s) {
-        for (int i = 0; i < s.length(); i++) {
-            if (Character.isWhitespace(s.charAt(i))) {
-                return i;
-            }
-        }
-        return -1;
     }
 
     static int lastIndexOf(byte[] haystack, byte[] needle) {
@@ -1057,23 +1279,77 @@ public final class Bootstrap {
     }
 
     static String concat(String... parts) {
-        int length = 0;
-        for (String part : parts) {
-            length += part.length();
-        }
-        StringBuilder out = new StringBuilder(length);
+        StringBuilder out = new StringBuilder();
         for (String part : parts) {
             out.append(part);
         }
         return out.toString();
     }
 
-    /** The runtime's own log lines: stderr, one line each, with a prefix that tells them from the handler's. */
-    static void log(String... parts) {
-        String[] line = new String[parts.length + 1];
-        line[0] = concat(RUNTIME_NAME, ": ");
-        System.arraycopy(parts, 0, line, 1, parts.length);
-        System.err.println(concat(line));
+    // ---------------------------------------------------------------------------------------------------------------
+    // Logging
+
+    static int logLevel(String name, int fallback) {
+        for (int i = 0; i < LOG_LEVELS.length; i++) {
+            if (LOG_LEVELS[i].equalsIgnoreCase(name)) {
+                return i;
+            }
+        }
+        return fallback;
+    }
+
+    /**
+     * The runtime's own log lines, on stderr: "java-shell-runtime: message" in Text format; with JSON logging one
+     * object per line, as Lambda's advanced logging controls expect. AWS_LAMBDA_LOG_LEVEL filters both.
+     */
+    static void log(int level, String requestId, String... parts) {
+        if (level < LOG_LEVEL) {
+            return;
+        }
+        String message = concat(parts);
+        if (!JSON_LOGS) {
+            System.err.println(concat(RUNTIME_NAME, ": ", message));
+            return;
+        }
+        StringBuilder json = new StringBuilder("{\"timestamp\":\"").append(timestamp(System.currentTimeMillis()))
+                .append("\",\"level\":\"").append(LOG_LEVELS[level]).append('"');
+        if (requestId != null) {
+            appendJsonString(json.append(",\"requestId\":"), requestId);
+        }
+        appendJsonString(json.append(",\"message\":"), message);
+        System.err.println(json.append(",\"logger\":\"").append(RUNTIME_NAME).append("\"}"));
+    }
+
+    /**
+     * A line the handler wrote to stderr, in JSON format: a line that already is a JSON object passes through (with
+     * the request id added when missing); any other line becomes an INFO object carrying it.
+     */
+    static String handlerJsonLine(String line, String requestId, long millis) {
+        String trimmed = line.strip();
+        if (trimmed.startsWith("{") && trimmed.endsWith("}")) {
+            if (requestId == null || trimmed.contains("\"requestId\"")) {
+                return trimmed;
+            }
+            String rest = trimmed.substring(1).strip();
+            return appendJsonString(new StringBuilder("{\"requestId\":"), requestId).append(rest.equals("}") ? "" : ",").append(rest).toString();
+        }
+        StringBuilder json = new StringBuilder("{\"timestamp\":\"").append(timestamp(millis)).append("\",\"level\":\"INFO\"");
+        if (requestId != null) {
+            appendJsonString(json.append(",\"requestId\":"), requestId);
+        }
+        return appendJsonString(json.append(",\"message\":"), line).append('}').toString();
+    }
+
+    /** RFC 3339 in UTC with milliseconds, e.g. 2026-11-22T17:10:15.042Z. */
+    static String timestamp(long millis) {
+        OffsetDateTime t = OffsetDateTime.ofInstant(java.time.Instant.ofEpochMilli(millis), ZoneOffset.UTC);
+        return new StringBuilder(24).append(t.getYear()).append('-').append(pad2(t.getMonthValue())).append('-').append(pad2(t.getDayOfMonth()))
+                .append('T').append(pad2(t.getHour())).append(':').append(pad2(t.getMinute())).append(':').append(pad2(t.getSecond()))
+                .append('.').append(Long.toString(1000 + millis % 1000).substring(1)).append('Z').toString();
+    }
+
+    private static String pad2(int value) {
+        return value < 10 ? concat("0", Integer.toString(value)) : Integer.toString(value);
     }
 
     /** A problem during init: reported through /init/error with its type. */
