@@ -9,7 +9,8 @@
 #   --handler HANDLER  the handler setting, e.g. function.handler (function mode) or handler.sh (file mode)
 #   --event FILE       invoke once with this event (- reads stdin); exit status 1 on a function error
 #   --serve            answer POST http://127.0.0.1:PORT/2015-03-31/functions/function/invocations until Ctrl-C
-#   --layer ZIP|DIR    the layer to run (default: the zip `make layer` left in dist/ for this machine)
+#   --layer ZIP|DIR    the layer to run (default: $INVOKE_LAYER, else the zip `make layer` left in dist/ for
+#                      this machine's architecture)
 #   --no-sandbox       run ./bootstrap with the host JDK instead of the layer in the sandbox (not Lambda-like:
 #                      for machines without bubblewrap, or to try runtime changes without rebuilding the layer)
 #   Every other option goes to the local Lambda: --timeout S, --memory MB, --port N, --env NAME=VALUE,
@@ -23,7 +24,7 @@ me=invoke
 die() { printf '%s: %s\n' "$me" "$*" >&2; exit 2; }
 root=$(cd "$(dirname "$0")/.." && pwd)
 
-function='' handler='' layer='' sandbox=yes mode=''
+function='' handler='' layer=${INVOKE_LAYER:-} sandbox=yes mode=''
 # Options for LocalLambda, kept as positional parameters in a string-safe way: collect them in a file.
 args=$(mktemp "${TMPDIR:-/tmp}/invoke-args.XXXXXX")
 trap 'rm -f "$args"' EXIT
@@ -68,6 +69,16 @@ fi
 unreadable=$(find "$function" ! -perm -o=r -print 2>/dev/null | head -n 3)
 [ -z "$unreadable" ] || printf '%s: warning: not readable by others, so not by the Lambda runtime user: %s\n' \
     "$me" "$(echo "$unreadable" | tr '\n' ' ')" >&2
+
+# bwrap mounts the code as an unprivileged user would reach it: every directory above it must be searchable.
+searchable() {
+    p=$(cd "$1" && pwd)
+    while [ "$p" != / ]; do
+        p=$(dirname "$p")
+        [ -n "$(find "$p" -maxdepth 0 -perm -o=x)" ] ||
+            die "$1: its parent $p is not searchable by others, so the sandbox cannot mount it (chmod o+x $p)"
+    done
+}
 
 if [ "$sandbox" = no ]; then
     [ -f "$root/bootstrap" ] || die "no ./bootstrap: run 'make bootstrap' first"
@@ -115,6 +126,8 @@ if [ -f "$layer" ]; then
     layer=$dir
 fi
 [ -d "$layer" ] || die "--layer $layer: neither a zip nor a directory"
+searchable "$function"
+searchable "$layer"
 
 set -- --task "$function" --handler "$handler" --layer "$layer" --sandbox "$root/scripts/sandbox.sh"
 while IFS= read -r a; do set -- "$@" "$a"; done <"$args"
