@@ -260,7 +260,7 @@ public final class LocalLambda {
                     Outcome failure = st == InitStatus.ERROR ? e.initErrorOutcome() : exitOutcome(id, e);
                     double ms = millis((st == InitStatus.ERROR ? e.initErrorNanos : e.exitNanos) - e.spawnNanos);
                     if (st == InitStatus.ERROR) {
-                        e.awaitExit(TimeUnit.SECONDS.toNanos(2)); // it should exit by itself after /init/error
+                        e.awaitExit(TimeUnit.SECONDS.toNanos(5)); // it should exit by itself after /init/error
                     }
                     e.kill();
                     env = null;

@@ -75,6 +75,8 @@ post() {
     RESPONSE="$BATS_TEST_TMPDIR/body-$RANDOM"
     HTTP_CODE=$(curl -sS -o "$RESPONSE" -D "$HEADERS" -w '%{http_code}' --data-binary "@$event" "$@" "$URL")
     output=$(cat "$RESPONSE")
+    lines=()
+    [ -z "$output" ] || mapfile -t lines <<<"$output"
 }
 
 # header NAME: the value of response header NAME from the last post (empty when absent).
