@@ -6,10 +6,14 @@
 # (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN) and AWS_REGION. The function's role needs
 # the permissions the commands use (here s3:ListAllMyBuckets). Because the runtime sets _X_AMZN_TRACE_ID,
 # the CLI forwards the trace header, which keeps Lambda's recursive-loop detection working.
-# The layer can be built without the CLI (AWS_CLI=none): then `aws` is not found and the handler fails.
+# The layer can be built without the CLI (AWS_CLI=none): then the handler fails with AwsCliMissing.
 
 handler() {
     event=$(cat)
+    if ! command -v aws >/dev/null; then
+        echo "AwsCliMissing: no aws on PATH: this layer was built without the AWS CLI (AWS_CLI=none)" >&2
+        return 1
+    fi
     case $(jq -r '.action // "buckets"' <<<"$event") in
         version)
             jq -cn --arg version "$(aws --version 2>&1)" '{version: $version}'
