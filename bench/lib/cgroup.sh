@@ -46,7 +46,7 @@ cg_detect() {
         fi
     fi
     CG_MODE=none
-    CG_WHY="no writable cgroup with a CPU quota (v1 $CG_V1_ROOT/cpu not writable, no v2 cpu controller at $_v2): CPU shares below 100% are skipped, CPU time comes from the shell's times"
+    CG_WHY="no writable cgroup with a CPU quota (v1 $CG_V1_ROOT/cpu not writable, no v2 cpu controller at $_v2): CPU shares below 100% are skipped, CPU time comes from the shell's times (10 ms ticks)"
     return 1
 }
 
