@@ -41,6 +41,8 @@ def is_err: .method == "POST" and (.path | test("/error$"));
         [range(1; ($nx | length) - 1) as $k | $next[$k + 1] - $next[$k]] as $c
         | [range(1; [($rx | length), ($nx | length) - 1] | min) as $k
             | ($nx[$k].t_end_us - $nx[$k].t_start_us) + ($rx[$k].t_end_us - $rx[$k].t_start_us)] as $f
+        | [range(1; [($rx | length), ($nx | length) - 1] | min) as $k | $rx[$k].t_start_us - $nx[$k].t_end_us] as $h
+        | [range(1; [($rx | length), ($nx | length) - 1] | min) as $k | $nx[$k + 1].t_start_us - $rx[$k].t_end_us] as $g
         | {
             cycles: ($c | length),
             mean_us: (($next[-1] - $next[1]) / ($c | length)),
@@ -50,7 +52,11 @@ def is_err: .method == "POST" and (.path | test("/error$"));
             p99_us: ($c | pct(99)),
             max_us: ($c | max),
             # time per cycle spent inside the fake answering /next and /response (included in the cycles)
-            fake_median_us: ($f | median)
+            fake_median_us: ($f | median),
+            # event written -> first byte of its response (the runtime and the handler)
+            handle_median_us: ($h | median),
+            # response acknowledged -> the next /next arrives (the runtime's loop)
+            gap_median_us: ($g | median)
           }
       else null end),
     mem: (if ($s | length) > 0 then

@@ -30,6 +30,8 @@ def ms: if . == null then null else . / 1000 end;
               warm_median_ms: ([$r[] | select(.kind == "warm") | .warm.median_us | ms] | median),
               warm_p90_ms: ([$r[] | select(.kind == "warm") | .warm.p90_us | ms] | median),
               warm_fake_ms: ([$r[] | select(.kind == "warm") | .warm.fake_median_us | ms] | median),
+              warm_handle_ms: ([$r[] | select(.kind == "warm") | .warm.handle_median_us | ms] | median),
+              warm_gap_ms: ([$r[] | select(.kind == "warm") | .warm.gap_median_us | ms] | median),
               warm_p99_ms: ([$r[] | select(.kind == "warm") | .warm.p99_us | ms] | median),
               invocations: ([$r[] | select(.kind == "warm") | .count] | max),
               cpu_per_invocation_ms: (([$r[] | select(.kind == "warm") | .count] | max) as $w
