@@ -18,6 +18,7 @@
 #   BENCH_BASELINE_FULL=1 the baseline runs N invocations at every share too (default: N x share, >= 50)
 #   BENCH_RUNTIME=layer   how our runtime is started: layer (default: dist/*.zip in the sandbox) or source
 #                         ($JAVA_HOME/bin/java --source 21 bootstrap, no sandbox, for development)
+#   BENCH_LAYER_ZIP=FILE  the layer to measure (default: the newest dist/*.zip)
 #   BENCH_RUNTIMES="java sh"  which runtimes to run (development)
 #   BENCH_FAKE="CMD"      command that starts the fake Runtime API (default: spec/support/FakeRuntimeApi.java,
 #                         compiled once into build/bench/fake)
@@ -72,7 +73,7 @@ case $mode in
 layer)
     [ -x scripts/sandbox.sh ] || die "scripts/sandbox.sh is missing (BENCH_RUNTIME=source runs without the layer)"
     # shellcheck disable=SC2012 # names come from our own build
-    layer_zip=$(ls -t dist/*.zip 2>/dev/null | head -n 1)
+    layer_zip=${BENCH_LAYER_ZIP:-$(ls -t dist/*.zip 2>/dev/null | head -n 1)}
     [ -n "$layer_zip" ] || die "no dist/*.zip: run make layer first (make bench does)"
     mkdir -p "$out/layers/java"
     unzip -q "$layer_zip" -d "$out/layers/java"

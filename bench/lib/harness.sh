@@ -86,9 +86,24 @@ tree_pids() {
         echo "$_p"
         for _c in /proc/"$_p"/task/*/children; do
             [ -r "$_c" ] || continue
-            read -r _kids < "$_c" 2>/dev/null || _kids=''
+            _kids=''
+            read -r _kids < "$_c" 2>/dev/null || : # no newline at its end: read fails but fills _kids
             [ -z "$_kids" ] || _todo="$_todo $_kids"
         done
+    done
+}
+
+# host_pid ROOT NSPID: the process under ROOT whose pid in its own (innermost) pid namespace is NSPID.
+host_pid() {
+    for _hp in $(tree_pids "$1"); do
+        _ns=''
+        while read -r _key _val; do
+            [ "$_key" = NSpid: ] && { _ns=$_val; break; }
+        done < "/proc/$_hp/status" 2>/dev/null || :
+        [ -n "$_ns" ] || continue
+        [ "${_ns##*[!0-9]}" = "$2" ] || continue
+        echo "$_hp"
+        return 0
     done
 }
 
@@ -147,7 +162,13 @@ run_one() {
         kill "$lpid" "$_fpid" 2>/dev/null || :
         die "the launcher did not start (see $_d/stderr)"
     fi
-    read -r _pid < "$_d/pid"
+    read -r _nspid < "$_d/pid"
+    # In the sandbox the launcher sees its pid in bwrap's pid namespace; find its host pid under ours.
+    _pid=$(host_pid "$lpid" "$_nspid")
+    if [ -z "$_pid" ]; then
+        kill "$lpid" ${_fpid:+"$_fpid"} 2>/dev/null || :
+        die "cannot find the launcher (pid $_nspid in its namespace) among the processes of $lpid"
+    fi
     if [ "$CG_MODE" != none ]; then
         for _f in $CG_PROCS; do echo "$_pid" > "$_f"; done
         _u0=$(cg_usage_us)
