@@ -41,12 +41,17 @@ set xlabel "CPU share of one core (cgroup CFS quota)"
 set multiplot layout 1,2 title "java-shell-runtime vs sh + curl baseline (median; log scale; lower is better)"
 set title "init: process start -> first /next"
 set ylabel "ms"
+lbl(v) = v != v ? "" : (v >= 100 ? sprintf("%.0f", v) : sprintf("%.3g", v))
 plot "$out/chart.dat" using 2:xtic(1) title "java-shell-runtime" lc rgb "#1f77b4", \
-     "" using 3 title "sh + curl baseline" lc rgb "#ff7f0e"
+     "" using 3 title "sh + curl baseline" lc rgb "#ff7f0e", \
+     "" using (\$0 - 1.0/6):2:(lbl(\$2)) with labels offset 0,0.6 font "sans,8" notitle, \
+     "" using (\$0 + 1.0/6):3:(lbl(\$3)) with labels offset 0,0.6 font "sans,8" notitle
 set title "warm: wall time per invocation (trivial handler)"
 set ylabel "ms per invocation"
 plot "$out/chart.dat" using 4:xtic(1) title "java-shell-runtime" lc rgb "#1f77b4", \
-     "" using 5 title "sh + curl baseline" lc rgb "#ff7f0e"
+     "" using 5 title "sh + curl baseline" lc rgb "#ff7f0e", \
+     "" using (\$0 - 1.0/6):4:(lbl(\$4)) with labels offset 0,0.6 font "sans,8" notitle, \
+     "" using (\$0 + 1.0/6):5:(lbl(\$5)) with labels offset 0,0.6 font "sans,8" notitle
 unset multiplot
 EOF
 
@@ -105,10 +110,11 @@ EOF
 
 ## How it is measured
 
-- **Runs.** For each CPU share and each runtime, interleaved (java, sh, java, sh, ...) so both see the same machine:
-  runs that get no invocation (the fake answers the first \`/next\` with 500: init alone), runs with one invocation,
-  and warm runs of $n invocations; plus one run per runtime at a full core with memory sampling. Two runs (one per
-  runtime) before all of them warm the page cache and are not counted.
+- **Runs.** For each CPU share, the two runtimes interleaved (java, sh, java, sh, ...) so both see the same machine:
+  ${BENCH_PLAN:-runs without invocations, with one, and warm runs}. A run without invocations gets its first
+  \`/next\` answered with 500 (init alone). Every run yields an init and (with invocations) a first-invocation
+  figure. Plus one run per runtime at a full core with memory sampling; and before all of them one run per
+  runtime, not counted, to warm the page cache.
 - **Start.** A tiny \`sh\` launcher inside the sandbox reports its pid, waits until the benchmark has moved it into
   the cgroup, takes the time (\`date +%s%6N\`) and \`exec\`s \`/opt/bootstrap\`: sandbox set-up is neither timed
   nor charged.

@@ -172,7 +172,11 @@ for v in BENCH_SHARES BENCH_INVOCATIONS BENCH_INIT_RUNS BENCH_COLD_RUNS BENCH_WA
     # shellcheck disable=SC2154 # set by the eval
     [ -z "$val" ] || cmd="$v='$val' $cmd"
 done
-BENCH_CMD=$cmd BENCH_SECONDS=$(((finished - started) / 1000000)) BENCH_N=$n BENCH_MODE=$mode \
+plan="at 100%: $init_runs run(s) without invocations, $cold_runs with one invocation and $warm_runs warm run(s) of $n"
+plan="$plan invocations; at the lower shares: $low_init_runs, $low_cold_runs and 1 of $n (the baseline's warm runs"
+plan="$plan there: N x share, at least 50, as its cost per invocation does not change from the first to the last)"
+[ "${BENCH_BASELINE_FULL:-0}" != 1 ] || plan="$plan; BENCH_BASELINE_FULL=1: the baseline ran N everywhere"
+BENCH_PLAN=$plan BENCH_CMD=$cmd BENCH_SECONDS=$(((finished - started) / 1000000)) BENCH_N=$n BENCH_MODE=$mode \
     BENCH_CG="$CG_WHY" BENCH_PERIOD=$CG_PERIOD BENCH_FAILURES=$failures \
     bench/report.sh "$out" "$doc"
 say "report: $doc (runs and raw records under $out)"
