@@ -908,17 +908,20 @@ public final class LocalLambda {
             return c;
         }
 
+        /** Makes sure children of BASE get the memory controller (required) and the cpu controller (if there is one). */
         private static boolean enableV2(Path base) {
-            String have = readOr(base.resolve("cgroup.subtree_control"), "");
-            if (have.contains("memory") && have.contains("cpu")) {
-                return true;
+            Path control = base.resolve("cgroup.subtree_control");
+            for (String c : new String[] {"memory", "cpu"}) {
+                if (!List.of(readOr(control, "").trim().split("\\s+")).contains(c)
+                        && readOr(base.resolve("cgroup.controllers"), "").contains(c)) {
+                    try {
+                        Files.writeString(control, "+" + c);
+                    } catch (IOException e) {
+                        // "no internal processes": not possible where processes live; the caller tries the parent
+                    }
+                }
             }
-            try {
-                Files.writeString(base.resolve("cgroup.subtree_control"), "+memory +cpu");
-                return true;
-            } catch (IOException e) {
-                return false;
-            }
+            return List.of(readOr(control, "").trim().split("\\s+")).contains("memory");
         }
 
         private static Path v1Base(List<String[]> mounts, Map<String, String> own, String controller) {
@@ -954,7 +957,7 @@ public final class LocalLambda {
             Path c = null;
             if (version == 1 && cpuBase != null && Files.isWritable(cpuBase)) {
                 c = Files.createDirectories(cpuBase.resolve(name));
-            } else if (version == 2) {
+            } else if (version == 2 && List.of(readOr(memoryBase.resolve("cgroup.subtree_control"), "").trim().split("\\s+")).contains("cpu")) {
                 c = m;
             }
             Cgroup cg = new Cgroup(version, m, c);
@@ -1073,6 +1076,14 @@ public final class LocalLambda {
         }
 
         void killAll() {
+            Path kill = memory.resolve("cgroup.kill"); // cgroup v2 on Linux 5.14+: the kernel kills them all at once
+            if (version == 2 && Files.exists(kill)) {
+                try {
+                    Files.writeString(kill, "1");
+                } catch (IOException e) {
+                    // the loop below does it one by one
+                }
+            }
             long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
             while (System.nanoTime() < end) {
                 List<Long> pids = pids();
