@@ -188,7 +188,7 @@ public final class Bootstrap {
      * which also leave deadlines to the runtime. Streaming is the one switch of our own: nothing in the Runtime API
      * tells a runtime that the caller streams.
      */
-    record Options(int workers, boolean enforceDeadlines, boolean streaming, boolean xray) {
+    record Options(int workers, boolean managedInstances, boolean streaming, boolean xray) {
         static final String STREAMING_VARIABLE = "JAVA_SHELL_RUNTIME_RESPONSE_MODE";
 
         static Options fromEnvironment(Map<String, String> env) {
@@ -315,7 +315,7 @@ public final class Bootstrap {
             try {
                 // createTempDirectory makes it mode 700: the event and the response are nobody else's business.
                 directory = Files.createTempDirectory(concat(RUNTIME_NAME, "."));
-                if (options.workers() > 1) {
+                if (options.managedInstances()) {
                     Files.createDirectory(directory.resolve("tmp"));
                 }
                 if (options.streaming()) {
@@ -351,7 +351,7 @@ public final class Bootstrap {
             List<String> command = new ArrayList<>(List.of("/bin/bash", "-c", SUPERVISOR, RUNTIME_NAME));
             command.addAll(handler.functionMode() ? interpreterOf(handler.file()) : List.of("/bin/sh"));
             ProcessBuilder builder = new ProcessBuilder(command).directory(handler.taskRoot().toFile()).redirectErrorStream(true);
-            if (options.workers() > 1) {
+            if (options.managedInstances()) {
                 // Concurrent invocations must not meet in /tmp: each worker's handler gets a TMPDIR of its own.
                 builder.environment().put("TMPDIR", directory.resolve("tmp").toString());
             }
@@ -450,7 +450,7 @@ public final class Bootstrap {
                 script.append(Files.isExecutable(handler.file()) ? "" : "/bin/sh ").append(shellQuote(handler.file().toString())).append(redirections);
             }
             pump.requestId = invocation.requestId();
-            long deadline = options.enforceDeadlines() ? parseDecimal(invocation.header(HEADER_DEADLINE_MS), 15) : 0;
+            long deadline = options.managedInstances() ? parseDecimal(invocation.header(HEADER_DEADLINE_MS), 15) : 0;
             return run(script.toString(), Math.max(deadline, 0));
         }
 
@@ -1041,7 +1041,8 @@ public final class Bootstrap {
 
         /** The request line and common headers; each request has its own connection, closed after the answer. */
         StringBuilder requestHead(String method, String path) {
-            return new StringBuilder(256).append(method).append(' ').append(path).append(" HTTP/1.1\r\nHost: ").append(host).append(':')
+            String hostName = host.indexOf(':') >= 0 ? concat("[", host, "]") : host;
+            return new StringBuilder(256).append(method).append(' ').append(path).append(" HTTP/1.1\r\nHost: ").append(hostName).append(':')
                     .append(port).append("\r\nUser-Agent: ").append(RUNTIME_NAME).append('/').append(RUNTIME_VERSION)
                     .append("\r\nConnection: close\r\n");
         }
