@@ -51,7 +51,7 @@ invoke-example: layer $(LOCAL_LAMBDA_CLASS)
 	@cmp -s $(BUILD)/invoke/hello-response.json examples/hello/response.json || \
 	    { echo "invoke-example: the response differs from examples/hello/response.json" >&2; exit 1; }
 
-test-invoke: layer $(LOCAL_LAMBDA_CLASS)
+test-invoke: layer bootstrap $(LOCAL_LAMBDA_CLASS)
 	spec/invoke/run.sh $(BATS_INVOKE_ARGS)
 
 ALL_TARGETS += invoke-example

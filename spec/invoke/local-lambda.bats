@@ -338,3 +338,14 @@ EOF
     assert_output --partial 'apt-get install bubblewrap'
     assert_output --partial '--no-sandbox'
 }
+
+@test "--no-sandbox runs ./bootstrap with the host JDK, and says it is not the sandbox" {
+    d=$(write_probe)
+    printf '{}' >"$BATS_TEST_TMPDIR/event.json"
+    invoke_once --no-sandbox --function "$d" --handler function.handler --event "$BATS_TEST_TMPDIR/event.json"
+    assert_equal "$status" 0
+    assert_equal "$(jq -r .root <<<"$output")" "$d"
+    assert_equal "$(jq -r .pwd <<<"$output")" "$d"
+    run grep -c "runs $JAVA_HOME/bin/java --source 21 $ROOT/bootstrap directly, without a sandbox" "$LOGS"
+    assert_output 1
+}
