@@ -171,8 +171,7 @@ class FakeRuntimeApiTest {
         assertEquals(2, api.violations().size());
         assertEquals(FakeRuntimeApi.Kind.RESPONSE, inv.answer().kind(), "the first answer stands");
 
-        List<FakeRuntimeApi.Record> records = api.records();
-        FakeRuntimeApi.Record post = records.get(1);
+        FakeRuntimeApi.Record post = api.awaitRecord(r -> r.method().equals("POST") && r.status() == 202, "the accepted POST");
         assertEquals("POST", post.method());
         assertEquals(BASE + "invocation/" + inv.requestId + "/response", post.path());
         assertEquals("6", post.header("content-length"), "headers are looked up case-insensitively");
@@ -280,7 +279,7 @@ class FakeRuntimeApiTest {
         assertEquals(400, r.status());
         assertTrue(r.text().contains("Runtime.TruncatedResponse"), r.text());
         assertEquals(FakeRuntimeApi.Kind.REJECTED, inv.await().kind());
-        assertTrue(api.records().get(1).truncated());
+        assertTrue(api.awaitRecord(rec -> rec.method().equals("POST"), "the POST").truncated());
     }
 
     @Test
@@ -378,14 +377,22 @@ class FakeRuntimeApiTest {
             assertEquals(0, cli.get(RuntimeProcess.SAFETY_TIMEOUT_MS, TimeUnit.MILLISECONDS), errBytes.toString());
             List<String> lines = Files.readAllLines(record);
             assertEquals(5, lines.size(), String.join("\n", lines));
-            Map<?, ?> first = (Map<?, ?>) FakeRuntimeApi.Json.parse(lines.get(0));
-            assertEquals("GET", first.get("method"));
-            assertEquals(BASE + "invocation/next", first.get("path"));
-            assertEquals(200, ((Number) first.get("status")).intValue());
-            assertTrue(((Number) first.get("t_start_us")).longValue() <= ((Number) first.get("t_end_us")).longValue());
-            Map<?, ?> post = (Map<?, ?>) FakeRuntimeApi.Json.parse(lines.get(1));
-            assertEquals(2, ((Number) post.get("body_length")).intValue());
-            assertEquals(500, ((Number) ((Map<?, ?>) FakeRuntimeApi.Json.parse(lines.get(4))).get("status")).intValue());
+            // Lines are in completion order, which need not be the order the requests were made in.
+            List<Map<?, ?>> recs = new java.util.ArrayList<>();
+            for (String l : lines) recs.add((Map<?, ?>) FakeRuntimeApi.Json.parse(l));
+            for (Map<?, ?> r : recs) {
+                assertTrue(((Number) r.get("t_start_us")).longValue() <= ((Number) r.get("t_end_us")).longValue(), r::toString);
+            }
+            List<Map<?, ?>> gets = recs.stream().filter(r -> r.get("method").equals("GET")).toList();
+            assertEquals(List.of(200, 200, 500), gets.stream().map(r -> ((Number) r.get("status")).intValue()).sorted().toList());
+            List<Map<?, ?>> posts = recs.stream().filter(r -> r.get("method").equals("POST")).toList();
+            assertEquals(3, gets.size());
+            assertEquals(2, posts.size());
+            for (Map<?, ?> post : posts) {
+                assertEquals(2, ((Number) post.get("body_length")).intValue());
+                assertEquals(202, ((Number) post.get("status")).intValue());
+                assertTrue(post.get("path").toString().contains(post.get("request_id").toString()));
+            }
         } finally {
             RuntimeProcess.deleteTree(dir);
         }

@@ -89,7 +89,20 @@ final class RuntimeProcess implements AutoCloseable {
     }
 
     static RuntimeProcess start(FakeRuntimeApi api, String handler, Path taskRoot) {
-        return start(lambdaEnv(api, handler, taskRoot), taskRoot);
+        return start(lambdaEnv(api, handler, taskRoot), taskRoot).abortWaitsOnExit(api);
+    }
+
+    /** When the runtime exits, waits on api that are still unsatisfied fail at once instead of timing out. */
+    RuntimeProcess abortWaitsOnExit(FakeRuntimeApi api) {
+        process.onExit().thenRun(() -> {
+            try {
+                stderrPump.join(SAFETY_TIMEOUT_MS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            api.abortWaits("the runtime exited with status " + process.exitValue() + "; its last stderr lines:\n" + tail());
+        });
+        return this;
     }
 
     /** Starts `java --source 21 bootstrap` with exactly env (null values dropped), cwd = repo root. */

@@ -18,9 +18,10 @@
  *                     (N+1)th GET /next is answered 500 so the runtime exits; then this program exits.
  *   --header 'N: v'   extra /next response header on every event (repeatable), e.g.
  *                     'Lambda-Runtime-Trace-Id: Root=1-5759e988-bd862e3fe1be46a994272793;Sampled=1'.
- *   --record FILE     one JSON line per request: {"method","path","status","t_start_us","t_end_us",
- *                     "body_length" (request body bytes),"response_length","request_id"}; times are wall-clock
- *                     epoch microseconds at the first byte of the request and after the answer was written.
+ *   --record FILE     one JSON line per request, in the order requests complete: {"method","path","status",
+ *                     "t_start_us","t_end_us","body_length" (request body bytes),"response_length","request_id"};
+ *                     times are wall-clock epoch microseconds at the first byte of the request and after the answer
+ *                     was written (status -1: connection dropped without an answer).
  *   --port P          listen on P instead of an ephemeral port.
  *   --timeout S       safety limit (default 900): exit 3 if the run is not finished after S seconds.
  *   Exit status: 0 when every invocation got a response and no protocol violation happened; 1 when an
@@ -316,6 +317,7 @@ public final class FakeRuntimeApi implements AutoCloseable {
     private Invocation current;        // last delivered invocation
     private boolean owed;              // current is delivered and not answered
     private volatile boolean closed;
+    private int inFlight;              // requests begun and not yet recorded
 
     private sealed interface PollFault permits Status, Drop {}
 
@@ -476,6 +478,31 @@ public final class FakeRuntimeApi implements AutoCloseable {
         }
     }
 
+    /** Blocks until no request is between its first byte and its record (a pending GET /next counts). */
+    public void awaitIdle() {
+        synchronized (lock) {
+            waitFor(() -> inFlight == 0, "requests in flight to be recorded");
+        }
+    }
+
+    /** Like awaitIdle, but gives up after timeoutMs; returns whether the fake is idle. */
+    boolean awaitIdle(long timeoutMs) {
+        long end = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMs);
+        synchronized (lock) {
+            while (inFlight > 0 && !closed) {
+                long left = end - System.nanoTime();
+                if (left <= 0) return false;
+                try {
+                    TimeUnit.NANOSECONDS.timedWait(lock, left);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    return false;
+                }
+            }
+            return true;
+        }
+    }
+
     /** Blocks until the runtime posted /runtime/init/error; returns that record. */
     public Record awaitInitError() {
         synchronized (lock) {
@@ -508,10 +535,27 @@ public final class FakeRuntimeApi implements AutoCloseable {
         boolean ok();
     }
 
+    private String abortReason;
+
+    /**
+     * Makes every wait that is not yet satisfied (now or later) fail at once with this reason: a test calls it
+     * when the runtime process has exited, so that nothing can answer any more.
+     */
+    public void abortWaits(String reason) {
+        synchronized (lock) {
+            abortReason = reason;
+            lock.notifyAll();
+        }
+    }
+
     /** Must hold lock. */
     private void waitFor(Cond c, String what) {
         long end = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(SAFETY_TIMEOUT_MS);
         while (!c.ok()) {
+            if (abortReason != null) {
+                throw new AssertionError("fake runtime API: stopped waiting for " + what + ": " + abortReason
+                        + "; requests so far: " + records + "; violations: " + violations);
+            }
             long left = end - System.nanoTime();
             if (left <= 0) {
                 throw new AssertionError("fake runtime API: timed out after " + SAFETY_TIMEOUT_MS
@@ -622,25 +666,35 @@ public final class FakeRuntimeApi implements AutoCloseable {
                 if (first < 0) return;
                 Req req = new Req();
                 req.tStart = nowUs();
-                readHead(first, in, req);
-                if (req.malformed == null) readBody(in, out, req);
-                Resp resp = req.malformed != null
-                        ? violation(Resp.error(400, "InvalidRequest", req.malformed), req, req.malformed)
-                        : dispatch(req);
-                if (req.truncated || req.malformed != null) resp.close = true;
-                if ("close".equalsIgnoreCase(req.header("Connection"))) resp.close = true;
-                long respLen = resp.drop ? 0 : resp.body.length;
-                if (resp.drop) {
-                    if (resp.reset) s.setSoLinger(true, 0);
-                } else {
-                    try {
-                        write(out, resp);
-                    } catch (IOException e) {
-                        resp.close = true;
+                synchronized (lock) {
+                    inFlight++;
+                }
+                try {
+                    readHead(first, in, req);
+                    if (req.malformed == null) readBody(in, out, req);
+                    Resp resp = req.malformed != null
+                            ? violation(Resp.error(400, "InvalidRequest", req.malformed), req, req.malformed)
+                            : dispatch(req);
+                    if (req.truncated || req.malformed != null) resp.close = true;
+                    if ("close".equalsIgnoreCase(req.header("Connection"))) resp.close = true;
+                    long respLen = resp.drop ? 0 : resp.body.length;
+                    if (resp.drop) {
+                        if (resp.reset) s.setSoLinger(true, 0);
+                    } else {
+                        try {
+                            write(out, resp);
+                        } catch (IOException e) {
+                            resp.close = true;
+                        }
+                    }
+                    finish(req, resp.drop ? -1 : resp.status, respLen, resp.requestId);
+                    if (resp.drop || resp.close) return;
+                } finally {
+                    synchronized (lock) {
+                        inFlight--;
+                        lock.notifyAll();
                     }
                 }
-                finish(req, resp.drop ? -1 : resp.status, respLen, resp.requestId);
-                if (resp.drop || resp.close) return;
             }
         } catch (IOException e) {
             // connection gone
@@ -657,7 +711,6 @@ public final class FakeRuntimeApi implements AutoCloseable {
         List<Consumer<Record>> ls;
         synchronized (lock) {
             records.add(r);
-            if (r.path.equals(PREFIX + "init/error") && status == 202) initErrors.add(r);
             ls = List.copyOf(listeners);
             lock.notifyAll();
         }
@@ -1006,7 +1059,7 @@ public final class FakeRuntimeApi implements AutoCloseable {
                 return violation(Resp.error(403, "InvalidStateTransition", "/init/error after init completed"), req,
                         "/init/error after the first GET /next");
             }
-            if (!initErrors.isEmpty() || pendingInitError) {
+            if (!initErrors.isEmpty()) {
                 return violation(Resp.error(403, "InvalidStateTransition", "/init/error posted twice"), req,
                         "second /init/error");
             }
@@ -1014,12 +1067,15 @@ public final class FakeRuntimeApi implements AutoCloseable {
                 return violation(Resp.error(400, "Runtime.TruncatedResponse", "HTTP request detected as truncated"),
                         req, "truncated /init/error body");
             }
-            pendingInitError = true;
+            // Recorded before the answer is written: the runtime may exit as soon as it reads the 202.
+            initErrors.add(new Record(req.method, req.target, req.path, Collections.unmodifiableMap(req.headers),
+                    req.body.toByteArray(), req.bodyLength, req.chunked, req.truncated,
+                    Collections.unmodifiableMap(req.trailers), req.tStart, nowUs(), 202, 15, null));
+            lock.notifyAll();
         }
         return Resp.json(202, "{\"status\":\"OK\"}");
     }
 
-    private boolean pendingInitError;
 
     private Resp answer(Req req, String id, boolean isError) {
         synchronized (lock) {
@@ -1342,7 +1398,7 @@ public final class FakeRuntimeApi implements AutoCloseable {
                             rec.write(line.getBytes(StandardCharsets.UTF_8));
                             rec.flush();
                         } catch (IOException e) {
-                            throw new UncheckedIOException(e);
+                            err.println("fake-runtime-api: cannot write the record: " + e);
                         }
                     }
                 }
@@ -1369,6 +1425,11 @@ public final class FakeRuntimeApi implements AutoCloseable {
                         break;
                     }
                 }
+            }
+            // The request that ended the run is recorded; let the ones still being written reach the record too
+            // (bounded: a runtime that keeps polling after the 500 must not keep this program alive).
+            if (finished[0] && !api.awaitIdle(10_000)) {
+                err.println("fake-runtime-api: requests still open after the run ended (a GET /next after the 500?)");
             }
             if (rec != null) {
                 synchronized (rec) {
