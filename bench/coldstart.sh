@@ -33,6 +33,9 @@ say() { printf 'coldstart: %s\n' "$*" >&2; }
 die() { printf 'coldstart: error: %s\n' "$*" >&2; exit 1; }
 now_us() { date +%s%6N; }
 
+if [ -d "$out" ] && [ -n "$(ls -A "$out")" ] && [ ! -f "$out/results.jsonl" ]; then
+    die "BENCH_COLDSTART_OUT=$out exists and is not a cold-start output (no results.jsonl): not deleting it"
+fi
 rm -rf "$out"
 mkdir -p "$out/src" "$out/cls" "$out/aot" "$out/logs"
 harness_init "$out"

@@ -21,7 +21,7 @@
 #   BENCH_LAYER_ZIP=FILE  the layer to measure (default: the newest dist/*.zip)
 #   BENCH_RUNTIMES="java sh"  which runtimes to run (development)
 #   BENCH_FAKE="CMD"      command that starts the fake Runtime API (default: spec/support/FakeRuntimeApi.java,
-#                         compiled once into build/bench/fake)
+#                         compiled once into build/bench/fake-<hash of the source>)
 #   BENCH_CFS_PERIOD_US, BENCH_CGROUP_V1_ROOT, BENCH_CGROUP2_ROOT: see bench/lib/cgroup.sh
 set -eu
 cd "$(dirname "$0")/.."
@@ -58,6 +58,10 @@ done
 case $n in '' | *[!0-9]*) die "BENCH_INVOCATIONS=$n is not a number" ;; esac
 [ "$n" -ge 3 ] || die "BENCH_INVOCATIONS must be at least 3 (warm cycles need invocations 2..N)"
 
+# OUT is replaced: refuse a directory that is not one of ours.
+if [ -d "$out" ] && [ -n "$(ls -A "$out")" ] && [ ! -f "$out/results.jsonl" ]; then
+    die "BENCH_OUT=$out exists and is not a benchmark output (no results.jsonl): not deleting it"
+fi
 rm -rf "$out"
 mkdir -p "$out/layers"
 started=$(now_us)

@@ -21,10 +21,14 @@ harness_init() {
         fake_cmd=$BENCH_FAKE
     else
         [ -f "$fake_src" ] || die "$fake_src is missing (the fake Runtime API the benchmark talks to)"
-        fake_cls=build/bench/fake
-        if [ ! -f "$fake_cls/FakeRuntimeApi.class" ] || [ -n "$(find "$fake_src" -newer "$fake_cls/FakeRuntimeApi.class")" ]; then
-            rm -rf "$fake_cls" && mkdir -p "$fake_cls"
-            "$JAVA_HOME/bin/javac" --release 21 -d "$fake_cls" "$fake_src" || die "cannot compile $fake_src"
+        # Compiled once per version of the source, into a directory named by its hash; several benchmark runs
+        # (make test runs one too) may share the work tree, so the directory appears atomically.
+        fake_cls=build/bench/fake-$(sha256sum "$fake_src" | cut -c1-16)
+        if [ ! -f "$fake_cls/FakeRuntimeApi.class" ]; then
+            mkdir -p build/bench
+            _tmp=$(mktemp -d build/bench/fake.tmp.XXXXXX)
+            "$JAVA_HOME/bin/javac" --release 21 -d "$_tmp" "$fake_src" || die "cannot compile $fake_src"
+            mv -T "$_tmp" "$fake_cls" 2>/dev/null || rm -rf "$_tmp" # another run was first
         fi
         # The fake runs outside the CPU limit; C1 only, so that it needs little CPU to get fast.
         fake_cmd="$JAVA -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -cp $root/$fake_cls FakeRuntimeApi"
@@ -159,7 +163,7 @@ run_one() {
     fi
     start_runtime "$_rt" "$_d" "$_port"
     if ! wait_file "$_d/pid" 60; then
-        kill "$lpid" "$_fpid" 2>/dev/null || :
+        kill "$lpid" ${_fpid:+"$_fpid"} 2>/dev/null || :
         die "the launcher did not start (see $_d/stderr)"
     fi
     read -r _nspid < "$_d/pid"

@@ -143,10 +143,11 @@ SH
 
 @test "quick benchmark: both runtimes at every CPU share, report and chart under build/, docs/ untouched" {
     before=$(cat docs/benchmarks.md 2>/dev/null | sha256sum)
-    run env BENCH_QUICK=1 bench/run.sh
+    # Under build/, but private to this test: someone else may be running the benchmark in this work tree.
+    out=build/bench/test-quick.$$
+    run env BENCH_QUICK=1 BENCH_OUT="$out" bench/run.sh
     echo "$output"
     assert_success
-    out=build/bench/quick
     assert_equal "$(cat docs/benchmarks.md 2>/dev/null | sha256sum)" "$before"
     [ -s "$out/benchmarks.md" ]
     # A PNG: the 8-byte signature.
@@ -168,10 +169,11 @@ SH
     # CPU time and memory were measured, not left empty.
     assert_equal "$(jq -s '[.[] | select(.cpu_us == null or .cpu_us <= 0)] | length' "$out/results.jsonl")" 0
     assert_equal "$(jq -s '[.[] | select(.kind == "mem" and .mem.steady_rss_kib > 0)] | length' "$out/results.jsonl")" 2
+    rm -rf "$out"
 }
 
 @test "without a writable cgroup the benchmark says so, skips the lower shares and still measures CPU time" {
-    out=build/bench/quick-nocgroup
+    out=build/bench/test-nocgroup.$$
     run env BENCH_QUICK=1 BENCH_OUT="$out" BENCH_INVOCATIONS=5 BENCH_CGROUP_V1_ROOT=/nonexistent \
         BENCH_CGROUP2_ROOT=/nonexistent bench/run.sh
     echo "$output"
@@ -182,4 +184,5 @@ SH
     assert_equal "$(jq -s '[.[] | select(.cpu_us == null)] | length' "$out/results.jsonl")" 0
     assert_equal "$(jq -s '[.[] | select(.runtime == "java" and .cpu_us <= 0)] | length' "$out/results.jsonl")" 0
     assert_equal "$(jq -s '[.[] | select(.kind == "mem" and .mem.steady_rss_kib > 0)] | length' "$out/results.jsonl")" 2
+    rm -rf "$out"
 }
