@@ -68,7 +68,7 @@ started=$(now_us)
 harness_init "$out"
 
 # --- the two runtimes ---------------------------------------------------------------------------------
-layer_zip=''
+layer_zip='' layer_stale=0
 mkdir -p "$out/layers/sh"
 cp bench/baseline/bootstrap "$out/layers/sh/bootstrap"
 chmod 755 "$out/layers/sh/bootstrap"
@@ -83,6 +83,10 @@ layer)
     unzip -q "$layer_zip" -d "$out/layers/java"
     [ -x "$out/layers/java/bootstrap" ] || die "$layer_zip has no executable bootstrap at its root"
     cp "$layer_zip" "$out/layers/java.zip"
+    if [ -f bootstrap ] && ! cmp -s bootstrap "$out/layers/java/bootstrap"; then
+        say "warning: the layer's bootstrap differs from ./bootstrap: measuring $layer_zip as built (make layer rebuilds it)"
+        layer_stale=1
+    fi
     rt_layer java "$out/layers/java"
     rt_layer sh "$out/layers/sh"
     ;;
@@ -180,7 +184,7 @@ plan="at 100%: $init_runs run(s) without invocations, $cold_runs with one invoca
 plan="$plan invocations; at the lower shares: $low_init_runs, $low_cold_runs and 1 of $n (the baseline's warm runs"
 plan="$plan there: N x share, at least 50, as its cost per invocation does not change from the first to the last)"
 [ "${BENCH_BASELINE_FULL:-0}" != 1 ] || plan="$plan; BENCH_BASELINE_FULL=1: the baseline ran N everywhere"
-BENCH_PLAN=$plan BENCH_CMD=$cmd BENCH_SECONDS=$(((finished - started) / 1000000)) BENCH_N=$n BENCH_MODE=$mode \
+BENCH_STALE=$layer_stale BENCH_PLAN=$plan BENCH_CMD=$cmd BENCH_SECONDS=$(((finished - started) / 1000000)) BENCH_N=$n BENCH_MODE=$mode \
     BENCH_CG="$CG_WHY" BENCH_PERIOD=$CG_PERIOD BENCH_FAILURES=$failures \
     bench/report.sh "$out" "$doc"
 say "report: $doc (runs and raw records under $out)"

@@ -111,11 +111,19 @@ host_pid() {
     done
 }
 
-# sample_mem PID FILE: until the launcher exits, every 20 ms, the summed RSS of the runtime's process tree.
-# Uses only shell builtins besides sleep, so the sampler itself disturbs little.
+# uptime_us: /proc/uptime in microseconds (10 ms resolution), with builtins only.
+uptime_us() {
+    read -r _up _ < /proc/uptime
+    _cs=${_up#*.} && _cs=${_cs#0} # centiseconds, without a leading 0 (octal)
+    echo $((${_up%.*} * 1000000 + _cs * 10000))
+}
+
+# sample_mem PID FILE: until the launcher exits, every 20 ms, the summed RSS of the runtime's process tree
+# and the largest VmHWM (peak RSS) of any one of its processes. Uses only shell builtins besides sleep, so the
+# sampler itself disturbs little. Times are epoch microseconds, from /proc/uptime plus an offset.
 page_kib=$(($(getconf PAGESIZE) / 1024))
 sample_mem() {
-    _up_off=$(($(now_us) - $(awk '{ printf "%d", $1 * 1000000 }' /proc/uptime)))
+    _up_off=$(($(now_us) - $(uptime_us)))
     _k=0
     while kill -0 "$lpid" 2>/dev/null && [ "$_k" -lt $((run_limit * 50)) ]; do
         _k=$((_k + 1))
@@ -130,13 +138,11 @@ sample_mem() {
         for _p in $_pids; do
             read -r _ _res _ < "/proc/$_p/statm" 2>/dev/null || continue
             _sum=$((_sum + _res * page_kib)) _np=$((_np + 1))
-        done
-        if [ -r "/proc/$1/status" ]; then
             while read -r _key _val _; do
-                [ "$_key" = VmHWM: ] && { _hwm=$_val; break; }
-            done < "/proc/$1/status" 2>/dev/null || :
-        fi
-        _cs=${_up#*.} && _cs=${_cs#0} # centiseconds, without a leading 0 (octal)
+                [ "$_key" = VmHWM: ] && { [ "$_val" -le "$_hwm" ] || _hwm=$_val; break; }
+            done < "/proc/$_p/status" 2>/dev/null || :
+        done
+        _cs=${_up#*.} && _cs=${_cs#0}
         _t=$((${_up%.*} * 1000000 + _cs * 10000 + _up_off))
         printf '{"t":%s,"rss":%s,"n":%s,"hwm":%s}\n' "$_t" "$_sum" "$_np" "$_hwm" >> "$2"
         sleep 0.02

@@ -2,7 +2,7 @@
 # Input: the fake Runtime API's record (JSON lines, slurped). Arguments:
 #   $t0       epoch microseconds taken by the launcher just before it exec'd the runtime
 #   $count    invocations the fake served before answering /next with 500
-#   $samples  (slurpfile) RSS samples {"t": epoch us, "rss": KiB, "n": processes, "hwm": KiB of the main process}
+#   $samples  (slurpfile) RSS samples {"t": epoch us, "rss": KiB, "n": processes, "hwm": largest VmHWM, KiB}
 #   $meta     (argjson) fields copied into the result (runtime, share, kind, rep, cpu_us, rc, fake_rc)
 
 def median: sort | length as $n
@@ -63,7 +63,7 @@ def is_err: .method == "POST" and (.path | test("/error$"));
         {
           samples: ($s | length),
           peak_rss_kib: ([$s[].rss] | max),
-          main_hwm_kib: ([$s[].hwm] | max),
+          largest_hwm_kib: ([$s[].hwm] | max),
           max_processes: ([$s[].n] | max),
           # steady: the samples taken during the last 100 invocations (the last half on short runs)
           steady_rss_kib: (

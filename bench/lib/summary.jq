@@ -45,7 +45,7 @@ def ms: if . == null then null else . / 1000 end;
         runtime,
         peak_rss_mib: (.mem.peak_rss_kib / 1024),
         steady_rss_mib: (if .mem.steady_rss_kib then .mem.steady_rss_kib / 1024 else null end),
-        main_hwm_mib: (.mem.main_hwm_kib / 1024),
+        largest_hwm_mib: (.mem.largest_hwm_kib / 1024),
         max_processes: .mem.max_processes,
         samples: .mem.samples
       }

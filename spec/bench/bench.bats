@@ -138,7 +138,7 @@ SH
     m=$output
     assert_equal "$(echo "$m" | jq -c '[.ok, .init_us, .first_us, .responses, .nexts]')" '[true,200,40,3,4]'
     assert_equal "$(echo "$m" | jq -c '[.warm.cycles, .warm.mean_us, .warm.median_us, .warm.fake_median_us]')" '[2,150,150,3.5]'
-    assert_equal "$(echo "$m" | jq -c '[.mem.peak_rss_kib, .mem.steady_rss_kib, .mem.main_hwm_kib]')" '[900,500,950]'
+    assert_equal "$(echo "$m" | jq -c '[.mem.peak_rss_kib, .mem.steady_rss_kib, .mem.largest_hwm_kib]')" '[900,500,950]'
 }
 
 @test "quick benchmark: both runtimes at every CPU share, report and chart under build/, docs/ untouched" {
