@@ -96,11 +96,13 @@ public final class Bootstrap {
             RuntimeApi api = RuntimeApi.fromAddress(env.get("AWS_LAMBDA_RUNTIME_API"));
             Handler handler;
             Options options;
+            Path directory;
             HandlerShell shell;
             try {
                 handler = Handler.fromEnvironment(env.get("_HANDLER"), env.get("LAMBDA_TASK_ROOT"));
                 options = Options.fromEnvironment(env);
-                shell = HandlerShell.start(handler, options);
+                directory = privateDirectory();
+                shell = HandlerShell.start(handler, options, directory.resolve("worker-1"));
             } catch (InitError e) {
                 log(ERROR, null, "init failed: ", e.type, ": ", e.getMessage());
                 api.postInitError(new ErrorReport(e.type, e.getMessage(), List.of()));
@@ -108,22 +110,61 @@ public final class Bootstrap {
             }
             // Managed Instances: more workers, each with its own shell, loaded while the first one already polls.
             for (int n = 2; n <= options.workers(); n++) {
-                Thread thread = new Thread(new Worker(api, handler, options, null), concat(RUNTIME_NAME, "-worker-", Integer.toString(n)));
-                thread.start();
+                String name = concat("worker-", Integer.toString(n));
+                new Thread(new Worker(api, handler, options, null, directory.resolve(name)), concat(RUNTIME_NAME, "-", name)).start();
             }
-            new Worker(api, handler, options, shell).run();
+            new Worker(api, handler, options, shell, null).run();
         } catch (FatalError e) {
             exit(e);
         }
     }
 
-    /** Ends the runtime; each shell's supervisor kills its process group on SIGTERM, so no handler process outlives it. */
     static void exit(FatalError e) {
         log(ERROR, null, "stopping: ", e.getMessage());
-        for (ProcessHandle child : ProcessHandle.current().children().toList()) {
-            child.destroy();
-        }
         System.exit(1);
+    }
+
+    /** The one directory for the runtime's files: mode 700 (createTempDirectory's default), removed at exit. */
+    static Path privateDirectory() {
+        try {
+            Path directory = Files.createTempDirectory(concat(RUNTIME_NAME, "."));
+            Runtime.getRuntime().addShutdownHook(new Cleanup(directory));
+            return directory;
+        } catch (IOException e) {
+            throw new InitError("Runtime.TmpUnavailable", concat("cannot create a private directory in /tmp: ", e.getMessage()));
+        }
+    }
+
+    /** At exit: SIGTERM to each shell's supervisor, which kills the shell's whole process group; then the files go. */
+    static final class Cleanup extends Thread {
+        private final Path directory;
+
+        Cleanup(Path directory) {
+            this.directory = directory;
+        }
+
+        @Override
+        public void run() {
+            for (ProcessHandle child : ProcessHandle.current().children().toList()) {
+                child.destroy();
+            }
+            deleteTree(directory);
+        }
+
+        private static void deleteTree(Path path) {
+            try {
+                if (Files.isDirectory(path, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+                    try (java.nio.file.DirectoryStream<Path> entries = Files.newDirectoryStream(path)) {
+                        for (Path entry : entries) {
+                            deleteTree(entry);
+                        }
+                    }
+                }
+                Files.deleteIfExists(path);
+            } catch (IOException e) {
+                // Best effort: the process is ending, and Lambda discards /tmp with the environment.
+            }
+        }
     }
 
     // ---------------------------------------------------------------------------------------------------------------
@@ -216,20 +257,23 @@ public final class Bootstrap {
         private final RuntimeApi api;
         private final Handler handler;
         private final Options options;
+        private final Path directory;
         private HandlerShell shell;
 
-        Worker(RuntimeApi api, Handler handler, Options options, HandlerShell shell) {
+        /** Either an already loaded shell (the first worker, loaded during init) or the directory to start one in. */
+        Worker(RuntimeApi api, Handler handler, Options options, HandlerShell shell, Path directory) {
             this.api = api;
             this.handler = handler;
             this.options = options;
             this.shell = shell;
+            this.directory = directory;
         }
 
         @Override
         public void run() {
             try {
                 if (shell == null) {
-                    shell = HandlerShell.start(handler, options);
+                    shell = HandlerShell.start(handler, options, directory);
                 }
                 for (;;) {
                     serve(api.nextInvocation());
@@ -257,8 +301,8 @@ public final class Bootstrap {
                 } else {
                     api.postError(invocation.requestId(), report(invocation, result));
                 }
-                shell.discardResponse();
             }
+            shell.discardFiles();
             if (options.xray()) {
                 logXraySegment(invocation, startMillis, System.currentTimeMillis(), !result.succeeded());
             }
@@ -293,6 +337,7 @@ public final class Bootstrap {
         private static final String SUPERVISOR = "trap 'kill -KILL -- \"-$!\"; exit 143' TERM; set -m; \"$@\" & exec 2>/dev/null; "
                 + "wait \"$!\"; s=$?; kill -KILL -- \"-$!\"; exit \"$s\"";
 
+        private static final String[] INVOCATION_FILES = {"event", "context", "response"};
         private final Handler handler;
         private final Options options;
         private final Path directory;
@@ -310,11 +355,9 @@ public final class Bootstrap {
             this.marker = concat(RUNTIME_NAME, "-", Long.toHexString(ThreadLocalRandom.current().nextLong() | 1L << 62));
         }
 
-        static HandlerShell start(Handler handler, Options options) {
-            Path directory;
+        static HandlerShell start(Handler handler, Options options, Path directory) {
             try {
-                // createTempDirectory makes it mode 700: the event and the response are nobody else's business.
-                directory = Files.createTempDirectory(concat(RUNTIME_NAME, "."));
+                Files.createDirectory(directory);
                 if (options.managedInstances()) {
                     Files.createDirectory(directory.resolve("tmp"));
                 }
@@ -322,7 +365,7 @@ public final class Bootstrap {
                     makeFifo(directory.resolve("stream"));
                 }
             } catch (IOException e) {
-                throw new InitError("Runtime.TmpUnavailable", concat("cannot prepare a private directory in /tmp: ", e.getMessage()));
+                throw new InitError("Runtime.TmpUnavailable", concat("cannot prepare ", directory.toString(), ": ", e.getMessage()));
             }
             HandlerShell shell = new HandlerShell(handler, options, directory);
             shell.load();
@@ -484,11 +527,14 @@ public final class Bootstrap {
             }
         }
 
-        void discardResponse() {
-            try {
-                Files.deleteIfExists(responseFile());
-            } catch (IOException e) {
-                log(WARN, null, "cannot delete ", responseFile().toString(), ": ", e.getMessage());
+        /** The event can be megabytes: nothing of an invocation stays in /tmp after it. */
+        void discardFiles() {
+            for (String name : INVOCATION_FILES) {
+                try {
+                    Files.deleteIfExists(directory.resolve(name));
+                } catch (IOException e) {
+                    log(WARN, null, "cannot delete ", directory.resolve(name).toString(), ": ", e.getMessage());
+                }
             }
         }
 
