@@ -8,11 +8,12 @@
 #   BENCH_QUICK=1         tiny run to check that the benchmark works; writes build/bench/quick/, never docs/
 #   BENCH_OUT=DIR         where runs and the report go (default build/bench/full or build/bench/quick)
 #   BENCH_DOC=FILE        the report (default docs/benchmarks.md; BENCH_OUT/benchmarks.md when quick)
-#   BENCH_SHARES="..."    CPU shares in percent of one core (default "100 28.9 7.2")
+#   BENCH_SHARES="..."    CPU shares in percent of one core (default "all 100 28.9 7.2"; all = every core of
+#                         the machine, no quota: the "full CPU" of issue 5's targets)
 #   BENCH_INVOCATIONS=N   invocations per warm run (default 500; quick 20)
-#   BENCH_INIT_RUNS=N     runs per runtime at 100% with 0 invocations (init CPU)     default 3, quick 1
-#   BENCH_COLD_RUNS=N     runs per runtime at 100% with 1 invocation                 default 3, quick 1
-#   BENCH_WARM_RUNS=N     runs per runtime at 100% with N invocations                default 3, quick 1
+#   BENCH_INIT_RUNS=N     runs per runtime at >= 100% with 0 invocations (init CPU)  default 3, quick 1
+#   BENCH_COLD_RUNS=N     runs per runtime at >= 100% with 1 invocation              default 3, quick 1
+#   BENCH_WARM_RUNS=N     runs per runtime at >= 100% with N invocations             default 3, quick 1
 #   BENCH_LOW_INIT_RUNS=N, BENCH_LOW_COLD_RUNS=N  the same at the lower shares       default 2, quick 0
 #                         (and 1 warm run there: every run also yields init and first-invocation figures)
 #   BENCH_BASELINE_FULL=1 the baseline runs N invocations at every share too (default: N x share, >= 50)
@@ -43,7 +44,14 @@ else
     n=${BENCH_INVOCATIONS:-500} init_runs=${BENCH_INIT_RUNS:-3} cold_runs=${BENCH_COLD_RUNS:-3}
     warm_runs=${BENCH_WARM_RUNS:-3} low_init_runs=${BENCH_LOW_INIT_RUNS:-2} low_cold_runs=${BENCH_LOW_COLD_RUNS:-2}
 fi
-shares=${BENCH_SHARES:-100 28.9 7.2}
+ncpu=$(nproc)
+all_share=$((ncpu * 100))
+shares=''
+for s in ${BENCH_SHARES:-all 100 28.9 7.2}; do
+    [ "$s" != all ] || s=$all_share
+    case $s in '' | *[!0-9.]* | *.*.*) echo "bench: BENCH_SHARES: '$s' is not a percentage" >&2; exit 1 ;; esac
+    shares="$shares $s"
+done
 mode=${BENCH_RUNTIME:-layer}
 runtimes=${BENCH_RUNTIMES:-java sh}
 run_limit=900 # seconds any one run may take before it is killed (bounded, never expected)
@@ -103,8 +111,14 @@ chmod -R a+rX "$out/layers"
 # warm_count RT SHARE: invocations of a warm run. The baseline's cost per invocation is the same from the
 # first to the last (no JIT), and at low shares each one takes a large part of a second, so below 100% it
 # runs N x share, at least 50 (BENCH_BASELINE_FULL=1: always N). Ours always runs N.
+below_100() { awk -v s="$1" 'BEGIN { exit !(s < 100) }'; }
+# set_share SHARE: the cgroup's quota; all cores (or more) = no quota.
+set_share() {
+    [ "$CG_MODE" != none ] || return 0
+    if awk -v s="$1" -v a="$all_share" 'BEGIN { exit !(s >= a) }'; then cg_set_share none; else cg_set_share "$1"; fi
+}
 warm_count() {
-    if [ "$1" = sh ] && [ "$2" != 100 ] && [ "${BENCH_BASELINE_FULL:-0}" != 1 ]; then
+    if [ "$1" = sh ] && below_100 "$2" && [ "${BENCH_BASELINE_FULL:-0}" != 1 ]; then
         awk -v n="$n" -v s="$2" 'BEGIN { c = int(n * s / 100 + 0.5); if (c < 50) c = 50; if (c > n) c = n; print c }'
     else
         echo "$n"
@@ -119,21 +133,22 @@ if cg_detect; then
     trap 'cg_destroy' EXIT
 else
     say "$CG_WHY"
-    only_full=''
-    for s in $shares; do [ "$s" = 100 ] && only_full=100; done
-    shares=$only_full
-    [ -n "$shares" ] || die "no cgroup CPU quota available and 100 is not among BENCH_SHARES: nothing to run"
+    say "without a quota only 'all' ($all_share: every core) can be measured"
+    shares=$all_share
 fi
-[ "$CG_MODE" = none ] || cg_set_share 100
+# Memory and the page-cache warm-up run at one core (every core without a cgroup).
+mem_share=100
+[ "$CG_MODE" != none ] || mem_share=$all_share
+set_share "$mem_share"
 say "warming the page cache (runs not counted)"
 for rt in $runtimes; do
-    run_one "$rt" 100 warmup 1 1 || failures=$((failures + 1))
+    run_one "$rt" "$mem_share" warmup 1 1 || failures=$((failures + 1))
 done
 sed -i '/"kind":"warmup"/d' "$out/results.jsonl"
 
 for share in $shares; do
-    [ "$CG_MODE" = none ] || cg_set_share "$share"
-    if [ "$share" = 100 ]; then ri=$init_runs rc=$cold_runs w=$warm_runs; else ri=$low_init_runs rc=$low_cold_runs w=1; fi
+    set_share "$share"
+    if below_100 "$share"; then ri=$low_init_runs rc=$low_cold_runs w=1; else ri=$init_runs rc=$cold_runs w=$warm_runs; fi
     say "CPU share $share% of one core: $ri init, $rc cold and $w warm run(s) per runtime"
     i=1
     while [ "$i" -le "$ri" ] || [ "$i" -le "$rc" ] || [ "$i" -le "$w" ]; do
@@ -146,9 +161,9 @@ for share in $shares; do
     done
 done
 # Memory: one sampled run per runtime at a full core (the share changes timing, not memory).
-[ "$CG_MODE" = none ] || cg_set_share 100
+set_share "$mem_share"
 for rt in $runtimes; do
-    run_one "$rt" 100 mem 1 "$n" || failures=$((failures + 1))
+    run_one "$rt" "$mem_share" mem 1 "$n" || failures=$((failures + 1))
 done
 
 # --- the report ---------------------------------------------------------------------------------------
@@ -180,11 +195,11 @@ for v in BENCH_SHARES BENCH_INVOCATIONS BENCH_INIT_RUNS BENCH_COLD_RUNS BENCH_WA
     # shellcheck disable=SC2154 # set by the eval
     [ -z "$val" ] || cmd="$v='$val' $cmd"
 done
-plan="at 100%: $init_runs run(s) without invocations, $cold_runs with one invocation and $warm_runs warm run(s) of $n"
+plan="at 100% and more: $init_runs run(s) without invocations, $cold_runs with one invocation and $warm_runs warm run(s) of $n"
 plan="$plan invocations; at the lower shares: $low_init_runs, $low_cold_runs and 1 of $n (the baseline's warm runs"
 plan="$plan there: N x share, at least 50, as its cost per invocation does not change from the first to the last)"
 [ "${BENCH_BASELINE_FULL:-0}" != 1 ] || plan="$plan; BENCH_BASELINE_FULL=1: the baseline ran N everywhere"
-BENCH_STALE=$layer_stale BENCH_PLAN=$plan BENCH_CMD=$cmd BENCH_SECONDS=$(((finished - started) / 1000000)) BENCH_N=$n BENCH_MODE=$mode \
+BENCH_NCPU=$ncpu BENCH_STALE=$layer_stale BENCH_PLAN=$plan BENCH_CMD=$cmd BENCH_SECONDS=$(((finished - started) / 1000000)) BENCH_N=$n BENCH_MODE=$mode \
     BENCH_CG="$CG_WHY" BENCH_PERIOD=$CG_PERIOD BENCH_FAILURES=$failures \
     bench/report.sh "$out" "$doc"
 say "report: $doc (runs and raw records under $out)"

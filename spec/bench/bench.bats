@@ -154,7 +154,8 @@ SH
     assert_equal "$(head -c 8 "$out/benchmarks.png" | od -An -tx1 | tr -d ' \n')" 89504e470d0a1a0a
     # Every run completed its invocations; each runtime ran at each share the machine allows.
     assert_equal "$(jq -s 'map(select(.ok | not)) | length' "$out/results.jsonl")" 0
-    if echo "$output" | grep -q 'no writable cgroup'; then shares='100'; else shares='7.2 28.9 100'; fi
+    all=$(($(nproc) * 100)) # "all": every core, no quota
+    if echo "$output" | grep -q 'no writable cgroup'; then shares=$all; else shares="7.2 28.9 100 $all"; fi
     assert_equal "$(jq -r -s '[.[] | select(.runtime == "java") | .share] | unique | map(tostring) | join(" ")' "$out/results.jsonl")" "$shares"
     assert_equal "$(jq -r -s '[.[] | select(.runtime == "sh") | .share] | unique | map(tostring) | join(" ")' "$out/results.jsonl")" "$shares"
     # Every figure the issue asks for is in the report.
@@ -163,8 +164,10 @@ SH
     done
     grep -qF 'BENCH_QUICK=1 make bench' "$out/benchmarks.md"
     for share in $shares; do
-        grep -q "^| $share% | java-shell-runtime | [0-9]" "$out/benchmarks.md"
-        grep -q "^| $share% | sh + curl baseline | [0-9]" "$out/benchmarks.md"
+        label="$share%"
+        [ "$share" != "$all" ] || label="all $(nproc) cores"
+        grep -q "^| $label | java-shell-runtime | [0-9]" "$out/benchmarks.md"
+        grep -q "^| $label | sh + curl baseline | [0-9]" "$out/benchmarks.md"
     done
     # CPU time and memory were measured, not left empty.
     assert_equal "$(jq -s '[.[] | select(.cpu_us == null or .cpu_us <= 0)] | length' "$out/results.jsonl")" 0
@@ -172,14 +175,15 @@ SH
     rm -rf "$out"
 }
 
-@test "without a writable cgroup the benchmark says so, skips the lower shares and still measures CPU time" {
+@test "without a writable cgroup the benchmark says so, runs on all cores only and still measures CPU time" {
     out=build/bench/test-nocgroup.$$
     run env BENCH_QUICK=1 BENCH_OUT="$out" BENCH_INVOCATIONS=5 BENCH_CGROUP_V1_ROOT=/nonexistent \
         BENCH_CGROUP2_ROOT=/nonexistent bench/run.sh
     echo "$output"
     assert_success
     assert_output --partial 'no writable cgroup with a CPU quota'
-    assert_equal "$(jq -r -s '[.[].share] | unique | map(tostring) | join(" ")' "$out/results.jsonl")" 100
+    assert_output --partial "without a quota only 'all'"
+    assert_equal "$(jq -r -s '[.[].share] | unique | map(tostring) | join(" ")' "$out/results.jsonl")" "$(($(nproc) * 100))"
     # From the shell's times (10 ms ticks, so a short sh run may show 0), never missing.
     assert_equal "$(jq -s '[.[] | select(.cpu_us == null)] | length' "$out/results.jsonl")" 0
     assert_equal "$(jq -s '[.[] | select(.runtime == "java" and .cpu_us <= 0)] | length' "$out/results.jsonl")" 0
