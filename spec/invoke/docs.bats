@@ -3,7 +3,8 @@
 # examples/README.md is run here (or, for `make`, `make test` and `make bench`, checked to be what CI and the other
 # suites run), and a ```json block right after a command block is that command's expected stdout. Code listings use
 # ```bash and must match the example they come from. A command line this file does not know fails the spec, so
-# nothing can be added to the docs without a test.
+# nothing can be added to the docs without a test. `make test-invoke` has just built the layer, so the documented
+# make commands run with `-o layer` (use that layer, do not build it again for each of them).
 
 load helpers
 
@@ -24,6 +25,14 @@ split_blocks() {
     ' "$1"
 }
 
+# no_layer_rebuild LINE: LINE with `make ` run as `make -o layer `.
+no_layer_rebuild() {
+    case $1 in
+        'make '*) printf 'make -o layer %s' "${1#make }" ;;
+        *) printf '%s' "$1" ;;
+    esac
+}
+
 stop_doc_server() {
     if [ -n "${DOC_SERVER:-}" ]; then
         kill -TERM -- "-$DOC_SERVER" 2>/dev/null || true
@@ -38,7 +47,7 @@ start_doc_server() {
     local fifo="$BATS_TEST_TMPDIR/url.fifo"
     rm -f "$fifo"
     mkfifo "$fifo"
-    (cd "$ROOT" && exec setsid sh -c "exec $1 INVOKE_PORT=0 INVOKE_ARGS='${SLOW_INIT[*]}'") \
+    (cd "$ROOT" && exec setsid sh -c "exec $(no_layer_rebuild "$1") INVOKE_PORT=0 INVOKE_ARGS='${SLOW_INIT[*]}'") \
         >"$fifo" 2>"$BATS_TEST_TMPDIR/doc-server.log" 3>&- &
     DOC_SERVER=$!
     local url=''
@@ -96,7 +105,7 @@ run_doc() {
                             kind='' ;;
                         'make invoke '* | 'scripts/invoke.sh '*)
                             status_=0
-                            (cd "$ROOT" && sh -c "$line") >"$out" 2>"$BATS_TEST_TMPDIR/err" || status_=$?
+                            (cd "$ROOT" && sh -c "$(no_layer_rebuild "$line")") >"$out" 2>"$BATS_TEST_TMPDIR/err" || status_=$?
                             kind=invoke ;;
                         'curl '*)
                             [ -n "${DOC_SERVER:-}" ] || { echo "$1: curl before make invoke-serve: $line" >&2; return 1; }
@@ -120,7 +129,7 @@ run_doc() {
                             kind='' ;;
                         'make')
                             # `make` ends with the hello example invoked locally (its part here: invoke-example).
-                            run make -s -C "$ROOT" invoke-example
+                            run make -s -C "$ROOT" -o layer invoke-example
                             assert_success
                             assert_line 'Response: {"message":"Hello, Lambda!"}'
                             kind='' ;;
