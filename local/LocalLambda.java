@@ -829,7 +829,9 @@ public final class LocalLambda {
             Path mem = null;
             Path cpu = null;
             int version = 0;
-            try {
+            if (o.noCgroups) {
+                reason = "cgroups disabled with --no-cgroups";
+            } else try {
                 List<String[]> mounts = new ArrayList<>();
                 for (String line : Files.readAllLines(Path.of("/proc/self/mountinfo"))) {
                     String[] halves = line.split(" - ", 2);
@@ -1800,6 +1802,8 @@ public final class LocalLambda {
                   --memory MB            memory size, 128-10240 (default 128, not enforced); given explicitly, it is
                                          enforced with the matching CPU share (1769 MB = 1 vCPU) when cgroups allow
                   --init-timeout SECONDS init limit before Lambda's retry inside the invoke (default 10)
+                  --no-cgroups           make no cgroup: nothing enforced, memory measured from the process tree
+                                         (what happens anyway where cgroups are not writable)
 
                 One-shot
                   --event FILE           invoke once with the event in FILE (- for stdin); the response goes to
@@ -1828,6 +1832,7 @@ public final class LocalLambda {
         int timeout = 3;
         int memory = 128;
         boolean memorySet;
+        boolean noCgroups;
         int initTimeout = 10;
         String functionName;
         String region = "us-east-1";
@@ -1857,6 +1862,10 @@ public final class LocalLambda {
                 }
                 if (k.equals("--serve")) {
                     o.serve = true;
+                    continue;
+                }
+                if (k.equals("--no-cgroups")) {
+                    o.noCgroups = true;
                     continue;
                 }
                 if (i + 1 >= a.length) {

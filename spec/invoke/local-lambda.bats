@@ -349,3 +349,15 @@ EOF
     run grep -c "runs $JAVA_HOME/bin/java --source 21 $ROOT/bootstrap directly, without a sandbox" "$LOGS"
     assert_output 1
 }
+
+@test "without cgroups, --memory is reported as not enforced and Max Memory Used comes from the process tree" {
+    invoke_once --function "$ROOT/examples/hello" --handler function.handler --event "$ROOT/examples/hello/event.json" \
+        --memory 256 --no-cgroups
+    assert_equal "$status" 0
+    run grep -c -- '--memory 256: memory and CPU are NOT enforced (cgroups disabled with --no-cgroups)' "$LOGS"
+    assert_output 1
+    line=$(report_lines "$LOGS")
+    [[ $line == *'Memory Size: 256 MB'* ]]
+    used=$(printf '%s' "$line" | sed -n 's/.*Max Memory Used: \([0-9]*\) MB.*/\1/p')
+    [ "$used" -gt 16 ]
+}
