@@ -113,6 +113,15 @@ case " $groups " in *" A "*)
     variant min_aot init 0 "MinimalNext.java, source launcher, $cfg, AOT cache trained on itself: the floor" -- \
         "$JAVA" $cfg "-XX:AOTCache=$out_abs/aot/min_aot.aot" --source 21 "$src/MinimalNext.java"
     variant min_cls init 0 'MinimalNext compiled ahead, no flags' -- "$JAVA" -cp "$cls" MinimalNext
+    # A design alternative: the shebang runs a three-line source file that calls Bootstrap compiled ahead into a
+    # jar on the class path; javac then compiles only the stub. In a directory of its own: since JDK 22 (JEP 458)
+    # the launcher compiles other .java files next to the launched one on demand, and would compile Bootstrap.java.
+    mkdir -p "$out/src/stub"
+    printf 'public class Stub {\n    public static void main(String[] args) throws Exception {\n        Bootstrap.main(args);\n    }\n}\n' \
+        > "$out/src/stub/Stub.java"
+    train stub_aot 20 -- $cfg -cp "$cls" --source 21 "$src/stub/Stub.java"
+    variant stub_aot init 0 "three-line Stub.java calling Bootstrap from a jar (-cp), source launcher, $cfg, AOT cache" -- \
+        "$JAVA" $cfg "-XX:AOTCache=$out_abs/aot/stub_aot.aot" -cp "$cls" --source 21 "$src/stub/Stub.java"
     ;;
 esac
 
