@@ -174,6 +174,8 @@ class FunctionModeTest {
         FakeRuntimeApi.Answer a = invoke("cat", all);
         assertEquals(FakeRuntimeApi.Kind.RESPONSE, a.kind(), a::toString);
         assertArrayEquals(all, a.body());
+        assertFalse(a.record().chunked(), "a buffered response is sent with Content-Length");
+        assertEquals(Integer.toString(all.length), a.header("Content-Length"));
         byte[] lone = {0, '\n', '\r', (byte) 0xff, (byte) 0x80, '\\', '"'};
         assertArrayEquals(lone, invoke("cat", lone).body());
     }
@@ -378,6 +380,35 @@ class FunctionModeTest {
         assertEquals(before + 1, loads(), "dispatch.sh is loaded again after the shell exited");
         assertNotEquals(pid, ok(invoke("pid")), "a new shell");
         assertEquals("1", ok(invoke("count")), "state starts afresh in the new shell");
+    }
+
+    @Test
+    void handlerKillingItsShellFailsOnlyThatInvocation() {
+        String pid = ok(invoke("pid"));
+        FakeRuntimeApi.Answer a = invoke("kill-self");
+        error(a);
+        assertEquals("ok", ok(invoke("ok")), "the next invocation is served");
+        assertNotEquals(pid, ok(invoke("pid")), "by a new shell");
+    }
+
+    static void answeredUnderItsOwnId(String id) {
+        FakeRuntimeApi.Invocation inv = api.enqueue(FakeRuntimeApi.Event.of("{}").header("Lambda-Runtime-Aws-Request-Id", id));
+        assertEquals(id, inv.requestId);
+        Dump d = dump(inv.await());   // the fake accepts the answer only under this exact id (percent-decoded)
+        assertEquals(wire(id), d.shell().get("LAMBDA_RUNTIME_AWS_REQUEST_ID"));
+    }
+
+    @Test
+    void hostileRequestIdsAreAnsweredUnderTheirOwnId() {
+        for (String id : new String[] {"id with spaces", "a/../../b", "q?x=1#frag", "per%cent+plus", "semi;colon&amp", "~._-"}) {
+            answeredUnderItsOwnId(id);
+        }
+    }
+
+    @Test
+    void nonAsciiRequestIdIsAnsweredUnderTheSameBytes() {
+        // Real ids are UUIDs; but whatever bytes the header carries must come back, percent-encoded, in the path.
+        answeredUnderItsOwnId("ünï€");
     }
 
     @Test

@@ -123,6 +123,24 @@ class InitErrorTest {
         withRoot("app.sh", "handler() { :; }\nif then fi (\n", root -> initError("app.handler", root, "Runtime.HandlerLoadError"));
     }
 
+    @Test
+    void topLevelStdoutRedirectionDoesNotHangInit() {
+        // A plausible first line of a handler file: silence the set-up's output. Loading it must end, either
+        // with a working handler or with an init error, and never hang (Lambda would kill init after 10 s).
+        withRoot("app.sh", "exec >/dev/null\nhandler() { printf 'still answers'; }\n", root -> {
+            try (FakeRuntimeApi api = FakeRuntimeApi.start();
+                 RuntimeProcess runtime = RuntimeProcess.start(api, "app.handler", root)) {
+                if (api.awaitInitEnd(60_000)) {
+                    FakeRuntimeApi.Answer a = api.enqueue("{}").await();
+                    assertEquals(FakeRuntimeApi.Kind.RESPONSE, a.kind(), a::toString);
+                    assertEquals("still answers", a.bodyText());
+                } else {
+                    assertEquals("Runtime.HandlerLoadError", api.initErrors().get(0).header("Lambda-Runtime-Function-Error-Type"));
+                }
+            }
+        });
+    }
+
     // ------------------------------------------------------------------------------------------ AWS_LAMBDA_RUNTIME_API
 
     static RuntimeProcess runWithApi(String value, Path root) {

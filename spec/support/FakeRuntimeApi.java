@@ -524,6 +524,18 @@ public final class FakeRuntimeApi implements AutoCloseable {
         }
     }
 
+    /**
+     * Blocks until init has ended one way or the other: a GET /next arrived or an init error was posted. Returns
+     * true for a GET /next. safetyTimeoutMs only turns a hang into a test failure.
+     */
+    public boolean awaitInitEnd(long safetyTimeoutMs) {
+        synchronized (lock) {
+            waitFor(() -> pollsStarted > 0 || !initErrors.isEmpty(), "the end of init (a GET /next or /init/error)",
+                    safetyTimeoutMs);
+            return pollsStarted > 0;
+        }
+    }
+
     /** Blocks until at least n GET /next requests have arrived. */
     public void awaitPolls(int n) {
         synchronized (lock) {
@@ -550,7 +562,12 @@ public final class FakeRuntimeApi implements AutoCloseable {
 
     /** Must hold lock. */
     private void waitFor(Cond c, String what) {
-        long end = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(SAFETY_TIMEOUT_MS);
+        waitFor(c, what, SAFETY_TIMEOUT_MS);
+    }
+
+    /** Must hold lock. */
+    private void waitFor(Cond c, String what, long safetyTimeoutMs) {
+        long end = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(safetyTimeoutMs);
         while (!c.ok()) {
             if (abortReason != null) {
                 throw new AssertionError("fake runtime API: stopped waiting for " + what + ": " + abortReason
@@ -558,7 +575,7 @@ public final class FakeRuntimeApi implements AutoCloseable {
             }
             long left = end - System.nanoTime();
             if (left <= 0) {
-                throw new AssertionError("fake runtime API: timed out after " + SAFETY_TIMEOUT_MS
+                throw new AssertionError("fake runtime API: timed out after " + safetyTimeoutMs
                         + " ms waiting for " + what + "; requests so far: " + records + "; violations: " + violations);
             }
             try {
