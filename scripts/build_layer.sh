@@ -1,0 +1,440 @@
+#!/bin/sh
+# build_layer.sh (make layer): builds dist/java-shell-runtime-<arch>-<version>.zip and its .sha256.
+#
+# The zip is the Lambda layer (unpacked by Lambda at /opt): bootstrap, jre/ (a jlink image of JDK 25 with an
+# AOT cache trained on the real bootstrap), bin/jq, bin/aws + aws-cli/ (AWS CLI v2), lib/ when a bundled
+# program needs shared libraries. docs/layer.md explains every step and measurement.
+#
+# Inputs (environment variables; all optional except a JDK 25):
+#   JAVA_HOME          JDK 25 that runs the build (the Makefile sets it with scripts/find_jdk.sh)
+#   TARGET_JAVA_HOME   JDK 25 of the target architecture (default: JAVA_HOME). Its bin/java and bin/jlink run
+#                      here, under qemu-user (binfmt_misc) when the architecture differs; when it has jmods/,
+#                      the host jlink links from those instead.
+#   TARGET_JDK         a JDK 25 .tar.gz for the target architecture, unpacked and used as TARGET_JAVA_HOME
+#   JQ=/path           a local jq binary instead of the official release download (JQ_VERSION, default 1.8.1)
+#   AWS_CLI=none       leave the AWS CLI out (a slim layer)
+#   AWS_CLI_ZIP=/path  a local AWS CLI v2 installer zip instead of the download; AWS_CLI_SIG=/path verifies it
+#                      against layer/aws-cli-team.asc (without it a local zip is trusted as given)
+#   AWS_CLI_VERSION    installer version to download (default: the latest; pin it for reproducible builds)
+#   AOT_CACHE=/path    use this AOT cache instead of training one (to reproduce a released zip bit for bit)
+#   SOURCE_DATE_EPOCH  timestamp of every zip entry (default: the commit time of HEAD)
+#   LAYER_GLIBC_MAX    newest glibc symbol version a bundled binary may need (default 2.34, Amazon Linux 2023)
+#   LAYER_RESERVE_MB   room kept for the function's own code under Lambda's 250 MiB unzipped limit (default 50)
+#   LAYER_VERSION      overrides the version (default: the git tag vX.Y.Z at HEAD, else the VERSION file)
+#   LAYER_TRAIN_COUNT  invocations of the AOT training run (default 40)
+# Output: dist/ (DIST), work files under build/layer/<arch>/ (BUILD).
+set -eu
+cd "$(dirname "$0")/.."
+root=$(pwd)
+# shellcheck disable=SC2034 # used by scripts/lib/layer.sh
+layer_me=layer layer_steps=10
+# shellcheck source=scripts/lib/layer.sh disable=SC1091
+. scripts/lib/layer.sh
+
+lambda_limit=262144000 # "Unzipped size must be smaller than 262144000 bytes" (function + all layers)
+glibc_max=${LAYER_GLIBC_MAX:-2.34}
+reserve_mb=${LAYER_RESERVE_MB:-50}
+case $reserve_mb in '' | *[!0-9]*) die "LAYER_RESERVE_MB must be a whole number of MiB" ;; esac
+layer_limit=$((lambda_limit - reserve_mb * 1048576))
+jq_version=${JQ_VERSION:-1.8.1}
+train_count=${LAYER_TRAIN_COUNT:-40}
+dist=${DIST:-$root/dist}
+build_root=${BUILD:-$root/build}
+case $build_root in /*) ;; *) build_root=$root/$build_root ;; esac
+case $dist in /*) ;; *) dist=$root/$dist ;; esac
+
+# --------------------------------------------------------------------------------------------------------
+step "checking tools and inputs"
+: "${JAVA_HOME:?set JAVA_HOME to a JDK 25 (make sets it with scripts/find_jdk.sh)}"
+if [ ! -x "$JAVA_HOME/bin/java" ] || [ ! -x "$JAVA_HOME/bin/javac" ]; then die "JAVA_HOME=$JAVA_HOME has no bin/java and bin/javac"; fi
+need_tool zip "install zip (Debian/Ubuntu: apt-get install zip)"
+need_tool unzip "install unzip (Debian/Ubuntu: apt-get install unzip)"
+need_tool objdump "install binutils (checks the glibc versions bundled programs need)"
+need_tool sha256sum "install coreutils"
+[ -f bootstrap ] || die "bootstrap is missing: run 'make bootstrap' (it is generated from Bootstrap.java and layer/jvm-flags)"
+[ -f spec/support/FakeRuntimeApi.java ] || die "spec/support/FakeRuntimeApi.java is missing (the AOT training talks to it)"
+
+if [ -n "${TARGET_JDK:-}" ]; then
+    [ -f "$TARGET_JDK" ] || die "TARGET_JDK=$TARGET_JDK: no such file"
+    target_home=$build_root/layer/target-jdk
+    rm -rf "$target_home" && mkdir -p "$target_home"
+    say "unpacking $TARGET_JDK"
+    tar -xzf "$TARGET_JDK" -C "$target_home" --strip-components=1 || die "cannot unpack TARGET_JDK=$TARGET_JDK"
+    [ -d "$target_home/Contents/Home" ] && target_home=$target_home/Contents/Home
+else
+    target_home=${TARGET_JAVA_HOME:-$JAVA_HOME}
+fi
+[ -f "$target_home/release" ] || die "$target_home is not a JDK (no release file)"
+target_version=$(sed -n 's/^JAVA_VERSION="\([0-9]*\).*/\1/p' "$target_home/release")
+[ "$target_version" = 25 ] || die "the target JDK $target_home is JDK '$target_version', not 25"
+host_version=$(sed -n 's/^JAVA_VERSION="\([^"]*\)".*/\1/p' "$JAVA_HOME/release")
+case $(sed -n 's/^OS_ARCH="\(.*\)"/\1/p' "$target_home/release") in
+    x86_64 | amd64) arch=amd64 gnu_arch=x86_64 obj_arch=i386:x86-64 ;;
+    aarch64 | arm64) arch=arm64 gnu_arch=aarch64 obj_arch=aarch64 ;;
+    *) die "unsupported target architecture in $target_home/release (Lambda has x86_64 and arm64)" ;;
+esac
+case $(uname -m) in
+    x86_64 | amd64) host_arch=amd64 ;;
+    aarch64 | arm64) host_arch=arm64 ;;
+    *) host_arch=$(uname -m) ;;
+esac
+# Can this machine run the target's programs (natively, or through a qemu-user binfmt_misc handler)?
+"$target_home/bin/java" -version >/dev/null 2>&1 ||
+    die "cannot run $target_home/bin/java on this $host_arch machine. For a $arch layer install qemu-user with
+  binfmt_misc (Debian/Ubuntu: apt-get install qemu-user-static binfmt-support; in a container:
+  docker run --privileged --rm tonistiigi/binfmt --install $gnu_arch) and, if the JDK's loader is missing,
+  the target libc (apt-get install libc6-$arch-cross; export QEMU_LD_PREFIX=/usr/$gnu_arch-linux-gnu)"
+if [ "$arch" != "$host_arch" ]; then
+    say "target $arch on a $host_arch host: the target JDK runs under qemu-user (slow but the same result)"
+fi
+
+if [ -n "${LAYER_VERSION:-}" ]; then
+    version=$LAYER_VERSION
+elif tag=$(git describe --tags --exact-match --match 'v[0-9]*' 2>/dev/null); then
+    version=${tag#v}
+elif [ -f VERSION ]; then
+    version=$(tr -d ' \n' < VERSION)
+else
+    die "no version: tag HEAD vX.Y.Z, write VERSION, or set LAYER_VERSION"
+fi
+case $version in '' | *[!0-9A-Za-z.+-]*) die "bad version '$version'" ;; esac
+if [ -z "${SOURCE_DATE_EPOCH:-}" ]; then
+    SOURCE_DATE_EPOCH=$(git log -1 --format=%ct 2>/dev/null) || die "set SOURCE_DATE_EPOCH (no git commit to take it from)"
+fi
+case $SOURCE_DATE_EPOCH in '' | *[!0-9]*) die "SOURCE_DATE_EPOCH must be seconds since 1970" ;; esac
+# DOS timestamps in zips start in 1980.
+[ "$SOURCE_DATE_EPOCH" -ge 315532800 ] || SOURCE_DATE_EPOCH=315532800
+
+# The shebang decides the JRE's job: its interpreter must be /opt/jre/bin/java, its --source release says
+# which part of lib/ct.sym javac needs, and an -XX:AOTCache=/opt/... flag says where the cache goes.
+interp=$(shebang_interpreter bootstrap)
+[ "$interp" = /opt/jre/bin/java ] || die "bootstrap's shebang runs '$interp', not /opt/jre/bin/java (the layer's JRE)"
+shebang_len=$(head -n 1 bootstrap | wc -c)
+[ "$shebang_len" -le 255 ] || die "bootstrap's first line is $shebang_len bytes: Linux reads at most 255 of it (BINPRM_BUF_SIZE)"
+release=$(shebang_release bootstrap)
+[ -n "$release" ] || die "bootstrap's shebang has no '--source N'"
+jvm_args=$(shebang_args bootstrap | sed 's/^--source[[:space:]]*[0-9]*[[:space:]]*//')
+# shellcheck disable=SC2086 # one flag per line
+aot_path=$(printf '%s\n' $jvm_args | sed -n 's/^-XX:AOTCache=//p' | tail -n 1)
+case $aot_path in
+    '') ;;
+    /opt/*) ;;
+    *) die "bootstrap's -XX:AOTCache=$aot_path is not under /opt (where Lambda unpacks the layer)" ;;
+esac
+
+# Inputs of jq and the AWS CLI (checked now, so that a bad input fails before the slow steps).
+if [ -n "${JQ:-}" ]; then
+    [ -f "$JQ" ] || die "JQ=$JQ: no such file"
+    [ -x "$JQ" ] || die "JQ=$JQ is not executable"
+    is_elf "$JQ" || die "JQ=$JQ is not an ELF program"
+else
+    need_tool curl "needed to download jq (or give a local binary with JQ=/path)"
+fi
+aws_cli=${AWS_CLI:-}
+case $aws_cli in
+    '' | yes) aws_cli=yes ;;
+    none | no) aws_cli=none ;;
+    *) die "AWS_CLI=$aws_cli: use AWS_CLI=none to leave the CLI out, or AWS_CLI_ZIP=/path for a local installer" ;;
+esac
+if [ "$aws_cli" = yes ]; then
+    if [ -n "${AWS_CLI_ZIP:-}" ]; then
+        [ -f "$AWS_CLI_ZIP" ] || die "AWS_CLI_ZIP=$AWS_CLI_ZIP: no such file"
+        unzip -tq "$AWS_CLI_ZIP" >/dev/null 2>&1 || die "AWS_CLI_ZIP=$AWS_CLI_ZIP is not a readable zip"
+        unzip -l "$AWS_CLI_ZIP" aws/install aws/dist/aws >/dev/null 2>&1 ||
+            die "AWS_CLI_ZIP=$AWS_CLI_ZIP is not the AWS CLI v2 installer (no aws/install and aws/dist/aws in it)"
+        if [ -n "${AWS_CLI_SIG:-}" ]; then
+            [ -f "$AWS_CLI_SIG" ] || die "AWS_CLI_SIG=$AWS_CLI_SIG: no such file"
+            need_tool gpg "needed to verify AWS_CLI_SIG (apt-get install gnupg)"
+        fi
+    else
+        need_tool curl "needed to download the AWS CLI (or AWS_CLI_ZIP=/path, or AWS_CLI=none)"
+        need_tool gpg "needed to verify the AWS CLI installer's signature (apt-get install gnupg)"
+    fi
+fi
+if [ -n "${AOT_CACHE:-}" ]; then
+    [ -f "$AOT_CACHE" ] || die "AOT_CACHE=$AOT_CACHE: no such file"
+    [ -n "$aot_path" ] || die "AOT_CACHE is set but bootstrap's shebang has no -XX:AOTCache=/opt/... flag"
+fi
+
+# check_elf_files PATH...: every ELF file under PATH is for the target and needs no glibc newer than glibc_max.
+check_elf_files() {
+    elf_checked=0
+    _bad=''
+    for _f in $(find "$@" -type f | LC_ALL=C sort); do
+        is_elf "$_f" || continue
+        elf_checked=$((elf_checked + 1))
+        _rel=${_f#"$stage"/}
+        _m=$(elf_machine "$_f")
+        [ "$_m" = "$obj_arch" ] || _bad="$_bad
+  $_rel is for $_m, not $arch"
+        _g=$(elf_glibc_max "$_f")
+        if [ -n "$_g" ] && version_gt "$_g" "$glibc_max"; then
+            _syms=$(objdump -T "$_f" | awk -v v="GLIBC_$_g" '/\*UND\*/ && index($0, "(" v ")") { print $NF }' | tr '\n' ' ')
+            _bad="$_bad
+  $_rel needs GLIBC_$_g (${_syms% }): provided.al2023 has glibc $glibc_max"
+        fi
+    done
+    [ -z "$_bad" ] || die "bundled programs that would not run on Lambda:$_bad
+  (jq: use the official static release, the default; set LAYER_GLIBC_MAX only for a layer that never leaves this machine)"
+}
+
+name=java-shell-runtime-$arch-$version
+work=$build_root/layer/$arch
+stage=$work/root
+rm -rf "$work"
+mkdir -p "$stage/bin" "$work/tmp" "$dist"
+say "building $name.zip: target $arch (JDK $(sed -n 's/^JAVA_RUNTIME_VERSION="\(.*\)"/\1/p' "$target_home/release")), host JDK $host_version"
+say "shebang: $(head -n 1 bootstrap)"
+
+# --------------------------------------------------------------------------------------------------------
+step "bootstrap"
+cp bootstrap "$stage/bootstrap"
+chmod 755 "$stage/bootstrap"
+say "  bootstrap: $(human "$(bytes_of "$stage/bootstrap")")"
+
+# --------------------------------------------------------------------------------------------------------
+step "jq"
+if [ -n "${JQ:-}" ]; then
+    cp "$JQ" "$stage/bin/jq"
+    say "  local input JQ=$JQ"
+else
+    url=https://github.com/jqlang/jq/releases/download/jq-$jq_version
+    say "  downloading $url/jq-linux-$arch and its published sha256sum.txt"
+    curl -fsSL --retry 3 -o "$work/tmp/jq-linux-$arch" "$url/jq-linux-$arch" || die "download of jq-linux-$arch failed (offline? give JQ=/path)"
+    curl -fsSL --retry 3 -o "$work/tmp/jq.sha256sum.txt" "$url/sha256sum.txt" || die "download of jq's sha256sum.txt failed"
+    grep "  jq-linux-$arch\$" "$work/tmp/jq.sha256sum.txt" > "$work/tmp/jq.sha256" || die "jq's sha256sum.txt lists no jq-linux-$arch"
+    (cd "$work/tmp" && sha256sum -c --quiet jq.sha256) || die "jq-linux-$arch does not match its published checksum"
+    say "  verified sha256 $(cut -d' ' -f1 "$work/tmp/jq.sha256")"
+    cp "$work/tmp/jq-linux-$arch" "$stage/bin/jq"
+fi
+chmod 755 "$stage/bin/jq"
+# Shared libraries jq needs beyond glibc go to lib/ (on Lambda's LD_LIBRARY_PATH as /opt/lib).
+lib_dirs="${LAYER_LIB_DIRS:-/lib/$gnu_arch-linux-gnu /usr/lib/$gnu_arch-linux-gnu /usr/$gnu_arch-linux-gnu/lib /lib64 /usr/lib64}"
+bundle_libs() { # bundle_libs ELF: copies its non-glibc NEEDED libraries (and theirs) into lib/
+    for _lib in $(elf_needed "$1"); do
+        is_system_lib "$_lib" && continue
+        [ -f "$stage/lib/$_lib" ] && continue
+        _found=''
+        for _d in $lib_dirs; do
+            if [ -f "$_d/$_lib" ] && [ "$(elf_machine "$_d/$_lib")" = "$obj_arch" ]; then _found=$_d/$_lib; break; fi
+        done
+        [ -n "$_found" ] || die "${1#"$stage"/} needs $_lib, which is not in $lib_dirs (set LAYER_LIB_DIRS)"
+        mkdir -p "$stage/lib"
+        cp -L "$_found" "$stage/lib/$_lib"
+        chmod 644 "$stage/lib/$_lib"
+        say "  bundled lib/$_lib from $_found ($(human "$(bytes_of "$stage/lib/$_lib")"))"
+        bundle_libs "$stage/lib/$_lib"
+    done
+}
+bundle_libs "$stage/bin/jq"
+if [ -d "$stage/lib" ]; then check_elf_files "$stage/bin/jq" "$stage/lib"; else check_elf_files "$stage/bin/jq"; fi
+if [ "$arch" = "$host_arch" ]; then
+    jqv=$(LD_LIBRARY_PATH="$stage/lib" "$stage/bin/jq" --version 2>&1) || die "bin/jq does not run: $jqv"
+    say "  $jqv: $(human "$(bytes_of "$stage/bin/jq")")"
+fi
+
+# --------------------------------------------------------------------------------------------------------
+step "AWS CLI v2"
+if [ "$aws_cli" = none ]; then
+    say "  AWS_CLI=none: left out"
+else
+    cli_arch=$gnu_arch
+    if [ -n "${AWS_CLI_ZIP:-}" ]; then
+        cli_zip=$AWS_CLI_ZIP
+        cli_sig=${AWS_CLI_SIG:-}
+        say "  local input AWS_CLI_ZIP=$cli_zip"
+    else
+        cli_file=awscli-exe-linux-$cli_arch${AWS_CLI_VERSION:+-$AWS_CLI_VERSION}.zip
+        say "  downloading https://awscli.amazonaws.com/$cli_file and its signature"
+        curl -fsSL --retry 3 -o "$work/tmp/$cli_file" "https://awscli.amazonaws.com/$cli_file" || die "download of $cli_file failed (offline? AWS_CLI_ZIP=/path or AWS_CLI=none)"
+        curl -fsSL --retry 3 -o "$work/tmp/$cli_file.sig" "https://awscli.amazonaws.com/$cli_file.sig" || die "download of $cli_file.sig failed"
+        cli_zip=$work/tmp/$cli_file
+        cli_sig=$work/tmp/$cli_file.sig
+    fi
+    if [ -n "$cli_sig" ]; then
+        gnupg=$work/tmp/gnupg
+        mkdir -m 700 "$gnupg"
+        gpg --homedir "$gnupg" --batch --quiet --import layer/aws-cli-team.asc 2>"$work/gpg.log" || die "cannot import layer/aws-cli-team.asc"
+        gpg --homedir "$gnupg" --batch --status-fd 1 --verify "$cli_sig" "$cli_zip" > "$work/gpg.status" 2>>"$work/gpg.log" || :
+        grep -q '^\[GNUPG:\] VALIDSIG FB5DB77FD5C118B80511ADA8A6310ACC4672475C ' "$work/gpg.status" ||
+            { cat "$work/gpg.log" >&2; die "the AWS CLI installer's signature is not a valid signature of the AWS CLI Team key (FB5DB77F...4672475C)"; }
+        say "  signature verified: AWS CLI Team <aws-cli@amazon.com>, FB5D B77F D5C1 18B8 0511 ADA8 A631 0ACC 4672 475C"
+    else
+        say "  no AWS_CLI_SIG: the local installer zip is not verified"
+    fi
+    unzip -q "$cli_zip" -d "$work/tmp/cli" || die "cannot unzip $cli_zip"
+    [ "$(elf_machine "$work/tmp/cli/aws/dist/aws")" = "$obj_arch" ] || die "the AWS CLI installer is not for $arch"
+    # The installer's documented interface: install -i INSTALL_DIR -b BIN_DIR. It runs dist/aws --version.
+    sh "$work/tmp/cli/aws/install" -i "$stage/aws-cli" -b "$stage/bin" > "$work/aws-install.log" 2>&1 ||
+        { cat "$work/aws-install.log" >&2; die "aws/install failed"; }
+    cli_version=$(find "$stage/aws-cli/v2" -mindepth 1 -maxdepth 1 -type d ! -name current -exec basename {} \; | head -n 1)
+    [ -n "$cli_version" ] || die "aws/install left no aws-cli/v2/<version>"
+    [ -d "$stage/aws-cli/v2/$cli_version/dist" ] || die "aws/install left no aws-cli/v2/$cli_version/dist"
+    # Its links are absolute (the build directory): make them relative, so they resolve under /opt.
+    rm -f "$stage/aws-cli/v2/current" "$stage/bin/aws" "$stage/bin/aws_completer"
+    ln -s "$cli_version" "$stage/aws-cli/v2/current"
+    ln -s ../aws-cli/v2/current/bin/aws "$stage/bin/aws"
+    check_elf_files "$stage/aws-cli"
+    say "  $elf_checked ELF files checked"
+    cli_before=$(bytes_of "$stage/aws-cli")
+    # Safe to remove: shell completion (aws_completer and its index) and the examples of `aws help`.
+    # Everything a command needs (botocore data, the bundled Python, docutils for help) stays.
+    v2=$stage/aws-cli/v2/$cli_version
+    rm -rf "$v2/bin/aws_completer" "$v2/dist/aws_completer" "$v2/dist/awscli/data/ac.index" "$v2/dist/awscli/examples"
+    say "  installed aws-cli $cli_version: $(human "$cli_before"), $(human "$((cli_before - $(bytes_of "$stage/aws-cli")))") of completion and examples removed"
+    if [ "$arch" = "$host_arch" ]; then
+        awsv=$("$stage/bin/aws" --version 2>&1) || die "bin/aws does not run: $awsv"
+        say "  $awsv"
+    fi
+fi
+
+# --------------------------------------------------------------------------------------------------------
+# The source launcher needs jdk.compiler, which requires java.compiler, jdk.internal.opt and jdk.zipfs.
+modules=java.base,jdk.compiler
+step "JRE: jlink --add-modules $modules"
+if [ -d "$target_home/jmods" ]; then
+    jlink="$JAVA_HOME/bin/jlink --module-path $target_home/jmods"
+else
+    jlink="$target_home/bin/jlink" # a JDK without jmods links from its own run-time image (JEP 493)
+fi
+# --compress: none (measured in docs/layer.md: a compressed jimage saves nothing in the zip and costs start-up).
+# shellcheck disable=SC2086 # $jlink is a command and its options
+$jlink --add-modules "$modules" --output "$stage/jre" \
+    --strip-debug --no-header-files --no-man-pages --compress=zip-0 --dedup-legal-notices=error-if-not-same-content \
+    > "$work/jlink.log" 2>&1 || { cat "$work/jlink.log" >&2; die "jlink failed"; }
+say "  linked: $("$stage/jre/bin/java" --list-modules | sed 's/@.*//' | tr '\n' ' ')"
+say "  jlink image: $(human "$(bytes_of "$stage/jre")")"
+
+# Drops, each one proven by spec/layer (the bootstrap runs in the sandbox without them).
+drop() { # drop PATH WHY
+    if [ -e "$stage/jre/$1" ] || [ -L "$stage/jre/$1" ]; then
+        _b=$(bytes_of "$stage/jre/$1")
+        rm -rf "${stage:?}/jre/$1"
+        say "  dropped jre/$1 ($(human "$_b")): $2"
+    fi
+}
+for f in "$stage"/jre/bin/*; do
+    [ "${f##*/}" = java ] || drop "bin/${f##*/}" "only bin/java runs"
+done
+drop lib/jrt-fs.jar "lets other JDKs read this image; this JRE reads itself through java.base"
+drop lib/classlist "input to -Xshare:dump only; the AOT cache replaces the default CDS archive"
+drop lib/server/classes.jsa "the default CDS archive; the AOT cache replaces it"
+drop lib/server/classes_nocoops.jsa "the default CDS archive; the AOT cache replaces it"
+drop lib/libjsig.so "signal chaining for JNI code; nothing here loads it"
+drop lib/server/libjsig.so "signal chaining for JNI code; nothing here loads it"
+drop lib/jexec "runs jars as programs through binfmt_misc; unused"
+drop lib/security/public_suffix_list.dat "HTTP cookie domain checks; the runtime speaks plain sockets"
+# ct.sym: javac needs the signatures of the --source release only, unless that is the JDK's own release.
+ctsym=$stage/jre/lib/ct.sym
+if [ -f "$ctsym" ]; then
+    if [ "$release" -ge "$target_version" ]; then
+        drop lib/ct.sym "--source $release is this JDK's own release: javac reads the image itself"
+    else
+        # Entries are grouped in directories named by the releases they belong to, one character each:
+        # 8, 9, A (10), B (11) ... So release 21 is L and "BCDEFGHIJKL" holds files shared by 11..21.
+        letter=$(printf '%s' 0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ | cut -c "$((release + 1))")
+        before=$(bytes_of "$ctsym")
+        mkdir "$work/ct"
+        (cd "$work/ct" && unzip -q "$ctsym") || die "cannot unpack lib/ct.sym"
+        for d in "$work"/ct/*; do
+            case ${d##*/} in
+                *"$letter"*) ;;
+                *) rm -rf "$d" ;;
+            esac
+        done
+        [ -n "$(find "$work/ct" -mindepth 1 -maxdepth 1)" ] || die "lib/ct.sym has no entries for release $release"
+        zip_tree "$work/ct" "$ctsym.new" "$SOURCE_DATE_EPOCH"
+        mv "$ctsym.new" "$ctsym"
+        rm -rf "$work/ct"
+        say "  trimmed jre/lib/ct.sym to release $release (entries with '$letter'): $(human "$before") -> $(human "$(bytes_of "$ctsym")")"
+    fi
+fi
+# Native debug symbols: strip them when the host's binutils understand the target's ELF files.
+stripped=0
+for f in $(find "$stage/jre" -type f -name '*.so' | LC_ALL=C sort) "$stage/jre/bin/java" "$stage/jre/lib/jspawnhelper"; do
+    [ -f "$f" ] || continue
+    if strip --strip-unneeded "$f" 2>/dev/null; then stripped=$((stripped + 1)); fi
+done
+say "  stripped native symbols from $stripped files (strip --strip-unneeded)"
+check_elf_files "$stage/jre"
+say "  JRE: $(human "$(bytes_of "$stage/jre")"), $elf_checked ELF files checked"
+
+# --------------------------------------------------------------------------------------------------------
+step "AOT cache: training run of the real bootstrap against the fake Runtime API"
+if [ -z "$aot_path" ]; then
+    say "  bootstrap's shebang has no -XX:AOTCache=/opt/... flag (layer/jvm-flags): no AOT cache in this layer"
+elif [ -n "${AOT_CACHE:-}" ]; then
+    mkdir -p "$(dirname "$stage${aot_path#/opt}")"
+    cp "$AOT_CACHE" "$stage${aot_path#/opt}"
+    say "  using AOT_CACHE=$AOT_CACHE (not trained)"
+else
+    cache=$stage${aot_path#/opt}
+    mkdir -p "$(dirname "$cache")"
+    # The training JVM gets the shebang's flags, except that the cache is written instead of read, and the
+    # flags that silence a missing cache are left out so that problems show in this log.
+    train_flags=''
+    for a in $jvm_args; do
+        case $a in
+            -XX:AOTCache=* | -XX:AOTMode=* | -Xlog:aot* | -Xlog:cds*) ;;
+            *) train_flags="$train_flags $a" ;;
+        esac
+    done
+    fake_cls=$work/fake
+    mkdir -p "$fake_cls"
+    "$JAVA_HOME/bin/javac" -nowarn --release 21 -d "$fake_cls" spec/support/FakeRuntimeApi.java 2>"$work/fake-javac.log" ||
+        { cat "$work/fake-javac.log" >&2; die "cannot compile spec/support/FakeRuntimeApi.java"; }
+    mkfifo "$work/tmp/port"
+    "$JAVA_HOME/bin/java" -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -cp "$fake_cls" FakeRuntimeApi \
+        --port-file "$work/tmp/port" --event layer/training/event.json --count "$train_count" \
+        --record "$work/training-api.jsonl" --timeout 600 > "$work/training-api.log" 2>&1 &
+    fake_pid=$!
+    read -r port < "$work/tmp/port" || { kill "$fake_pid" 2>/dev/null; die "the fake Runtime API did not start (see $work/training-api.log)"; }
+    say "  $train_count invocations of layer/training/function.sh (function mode, every 5th fails) on 127.0.0.1:$port"
+    # shellcheck disable=SC2086 # train_flags are separate words
+    (cd layer/training && env -i PATH="/usr/local/bin:/usr/bin:/bin:$stage/bin" LANG=C.UTF-8 TZ=UTC \
+        AWS_LAMBDA_RUNTIME_API="127.0.0.1:$port" _HANDLER=function.handler LAMBDA_TASK_ROOT="$root/layer/training" \
+        AWS_LAMBDA_FUNCTION_NAME=training AWS_LAMBDA_FUNCTION_MEMORY_SIZE=512 AWS_REGION=us-east-1 \
+        "$stage/jre/bin/java" $train_flags -XX:AOTCacheOutput="$cache" --source "$release" "$stage/bootstrap") \
+        > "$work/training.log" 2>&1 || : # the runtime exits 1 when the fake refuses the last /next
+    wait "$fake_pid" || : # the fake exits 1 because some invocations failed on purpose
+    answered=$(grep -c '"path":"[^"]*/\(response\|error\)"' "$work/training-api.jsonl" || :)
+    [ "$answered" -eq "$train_count" ] ||
+        { tail -n 20 "$work/training.log" >&2; die "the training run answered $answered of $train_count invocations (see $work/training.log)"; }
+    [ -s "$cache" ] || { tail -n 20 "$work/training.log" >&2; die "the training run wrote no AOT cache (see $work/training.log)"; }
+    say "  trained: $answered invocations answered; flags:$train_flags"
+fi
+[ -z "$aot_path" ] || say "  AOT cache ${aot_path}: $(human "$(bytes_of "$stage${aot_path#/opt}")")"
+
+# --------------------------------------------------------------------------------------------------------
+step "checks: architecture, glibc <= $glibc_max, links, modes"
+check_elf_files "$stage"
+say "  $elf_checked ELF files: all $arch, none needs glibc newer than $glibc_max"
+check_links "$stage"
+# Lambda runs the runtime as a non-root user: everything readable, programs executable, nothing writable.
+find "$stage" -type d -exec chmod 755 {} +
+find "$stage" -type f -perm /111 -exec chmod 755 {} +
+find "$stage" -type f ! -perm /111 -exec chmod 644 {} +
+say "  links relative and inside the layer; directories and programs 755, other files 644"
+
+# --------------------------------------------------------------------------------------------------------
+step "size against Lambda's limit"
+unzipped=$(find "$stage" -type f -exec stat -c %s {} + | awk '{ s += $1 } END { print s + 0 }')
+say "  unzipped: $(human "$unzipped"); limit for this layer: $(human "$layer_limit") = 250 MiB - LAYER_RESERVE_MB=$reserve_mb for the function"
+if [ "$unzipped" -gt "$layer_limit" ]; then
+    die "the layer unzips to $(human "$unzipped"), more than $(human "$layer_limit"): the function would have only $(human "$((lambda_limit - unzipped))") left. Leave the AWS CLI out (AWS_CLI=none) or lower LAYER_RESERVE_MB"
+fi
+
+# --------------------------------------------------------------------------------------------------------
+step "zip (reproducible: entries sorted, mtimes = SOURCE_DATE_EPOCH $SOURCE_DATE_EPOCH, no extra fields)"
+zip_tree "$stage" "$work/$name.zip" "$SOURCE_DATE_EPOCH"
+mv "$work/$name.zip" "$dist/$name.zip"
+(cd "$dist" && sha256sum "$name.zip" > "$name.zip.sha256")
+totals=$(zipinfo -t "$dist/$name.zip")
+say "  $totals"
+
+# --------------------------------------------------------------------------------------------------------
+step "done"
+say "  $dist/$name.zip"
+say "  sha256 $(cut -d' ' -f1 "$dist/$name.zip.sha256")"
+say "  unzipped $(human "$unzipped"), zipped $(human "$(stat -c %s "$dist/$name.zip")")"
+rm -rf "$work/tmp"
