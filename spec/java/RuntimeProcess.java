@@ -279,6 +279,12 @@ final class RuntimeProcess implements AutoCloseable {
         }
     }
 
+    /** The directory directly under /tmp that holds p (the runtime's one private directory), or null. */
+    static Path privateDirectoryOf(Path p) {
+        Path tmp = Path.of("/tmp");
+        return p.startsWith(tmp) && p.getNameCount() > 2 ? tmp.resolve(p.getName(1)) : null;
+    }
+
     static void deleteTree(Path dir) {
         if (dir == null || !Files.exists(dir)) return;
         try (var s = Files.walk(dir)) {
