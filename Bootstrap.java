@@ -332,9 +332,10 @@ public final class Bootstrap {
     static final class HandlerShell {
         /**
          * Runs the shell as a job in its own process group. When the shell ends, or the runtime sends SIGTERM at a
-         * deadline, it kills everything left in that group, so no handler process outlives its shell.
+         * deadline, it kills everything left in that group, so no handler process outlives its shell. The shell gets
+         * the log pipe a second time as descriptor 9, for the marker lines: file.sh may redirect its own stdout.
          */
-        private static final String SUPERVISOR = "trap 'kill -KILL -- \"-$!\"; exit 143' TERM; set -m; \"$@\" & exec 2>/dev/null; "
+        private static final String SUPERVISOR = "trap 'kill -KILL -- \"-$!\"; exit 143' TERM; set -m; \"$@\" 9>&1 & exec 2>/dev/null; "
                 + "wait \"$!\"; s=$?; kill -KILL -- \"-$!\"; exit \"$s\"";
 
         private static final String[] INVOCATION_FILES = {"event", "context", "response"};
@@ -503,7 +504,7 @@ public final class Bootstrap {
          */
         private HandlerResult run(String command, long deadlineMillis) {
             sequence++;
-            String script = concat(command, "printf '%s %s\\n' '", marker, "-", Integer.toString(sequence), "' \"$?\"\n");
+            String script = concat(command, "printf '%s %s\\n' '", marker, "-", Integer.toString(sequence), "' \"$?\" >&9\n");
             try {
                 commands.write(script.getBytes(StandardCharsets.UTF_8));
                 commands.flush();
@@ -1251,7 +1252,7 @@ public final class Bootstrap {
     /** Request ids are UUIDs; anything else is percent-encoded rather than trusted into a request line. */
     static String pathSegment(String value) {
         StringBuilder out = new StringBuilder(value.length());
-        for (byte b : value.getBytes(StandardCharsets.UTF_8)) {
+        for (byte b : value.getBytes(StandardCharsets.ISO_8859_1)) { // header text holds the bytes as Latin-1
             char c = (char) (b & 0xff);
             if (isAsciiLetterOrDigit(c) || c == '-' || c == '.' || c == '_' || c == '~') {
                 out.append(c);
