@@ -281,7 +281,9 @@ class BootstrapUnitTest {
     void requestIdsArePercentEncodedInPaths() {
         assertEquals("8476a536-e9f4-11e8-9739-2dfe598c3fcd", Bootstrap.pathSegment("8476a536-e9f4-11e8-9739-2dfe598c3fcd"));
         assertEquals("a%2Fb%20c%3F%25%0D%0A", Bootstrap.pathSegment("a/b c?%\r\n"));
-        assertEquals("%C3%BC", Bootstrap.pathSegment("ü"));
+        // Header text holds the wire bytes as Latin-1 characters: the UTF-8 bytes of "ü" arrive as "\u00c3\u00bc".
+        assertEquals("%C3%BC", Bootstrap.pathSegment("\u00c3\u00bc"));
+        assertEquals("%FF", Bootstrap.pathSegment("\u00ff"));
     }
 
     @Test
