@@ -16,6 +16,7 @@
 #   AWS_CLI_ZIP=/path  a local AWS CLI v2 installer zip instead of the download; AWS_CLI_SIG=/path verifies it
 #                      against layer/aws-cli-team.asc (without it a local zip is trusted as given)
 #   AWS_CLI_VERSION    installer version to download (default: the latest; pin it for reproducible builds)
+#   BOOTSTRAP=/path    the bootstrap file to ship (default: ./bootstrap, made by `make bootstrap`)
 #   AOT_CACHE=/path    use this AOT cache instead of training one (to reproduce a released zip bit for bit)
 #   SOURCE_DATE_EPOCH  timestamp of every zip entry (default: the commit time of HEAD)
 #   LAYER_GLIBC_MAX    newest glibc symbol version a bundled binary may need (default 2.34, Amazon Linux 2023)
@@ -51,7 +52,8 @@ need_tool zip "install zip (Debian/Ubuntu: apt-get install zip)"
 need_tool unzip "install unzip (Debian/Ubuntu: apt-get install unzip)"
 need_tool objdump "install binutils (checks the glibc versions bundled programs need)"
 need_tool sha256sum "install coreutils"
-[ -f bootstrap ] || die "bootstrap is missing: run 'make bootstrap' (it is generated from Bootstrap.java and layer/jvm-flags)"
+bootstrap=${BOOTSTRAP:-$root/bootstrap}
+[ -f "$bootstrap" ] || die "$bootstrap is missing: run 'make bootstrap' (it is generated from Bootstrap.java and layer/jvm-flags)"
 [ -f spec/support/FakeRuntimeApi.java ] || die "spec/support/FakeRuntimeApi.java is missing (the AOT training talks to it)"
 
 if [ -n "${TARGET_JDK:-}" ]; then
@@ -107,13 +109,13 @@ case $SOURCE_DATE_EPOCH in '' | *[!0-9]*) die "SOURCE_DATE_EPOCH must be seconds
 
 # The shebang decides the JRE's job: its interpreter must be /opt/jre/bin/java, its --source release says
 # which part of lib/ct.sym javac needs, and an -XX:AOTCache=/opt/... flag says where the cache goes.
-interp=$(shebang_interpreter bootstrap)
+interp=$(shebang_interpreter "$bootstrap")
 [ "$interp" = /opt/jre/bin/java ] || die "bootstrap's shebang runs '$interp', not /opt/jre/bin/java (the layer's JRE)"
-shebang_len=$(head -n 1 bootstrap | wc -c)
+shebang_len=$(head -n 1 "$bootstrap" | wc -c)
 [ "$shebang_len" -le 255 ] || die "bootstrap's first line is $shebang_len bytes: Linux reads at most 255 of it (BINPRM_BUF_SIZE)"
-release=$(shebang_release bootstrap)
+release=$(shebang_release "$bootstrap")
 [ -n "$release" ] || die "bootstrap's shebang has no '--source N'"
-jvm_args=$(shebang_args bootstrap | sed 's/^--source[[:space:]]*[0-9]*[[:space:]]*//')
+jvm_args=$(shebang_args "$bootstrap" | sed 's/^--source[[:space:]]*[0-9]*[[:space:]]*//')
 # shellcheck disable=SC2086 # one flag per line
 aot_path=$(printf '%s\n' $jvm_args | sed -n 's/^-XX:AOTCache=//p' | tail -n 1)
 case $aot_path in
@@ -184,11 +186,11 @@ stage=$work/root
 rm -rf "$work"
 mkdir -p "$stage/bin" "$work/tmp" "$dist"
 say "building $name.zip: target $arch (JDK $(sed -n 's/^JAVA_RUNTIME_VERSION="\(.*\)"/\1/p' "$target_home/release")), host JDK $host_version"
-say "shebang: $(head -n 1 bootstrap)"
+say "shebang: $(head -n 1 "$bootstrap")"
 
 # --------------------------------------------------------------------------------------------------------
 step "bootstrap"
-cp bootstrap "$stage/bootstrap"
+cp "$bootstrap" "$stage/bootstrap"
 chmod 755 "$stage/bootstrap"
 say "  bootstrap: $(human "$(bytes_of "$stage/bootstrap")")"
 

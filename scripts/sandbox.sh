@@ -4,7 +4,7 @@
 #
 # Usage:
 #   scripts/sandbox.sh [--layer DIR] [--task DIR] [--env NAME=VALUE]... [--uid N] [--gid N]
-#                      [--tmp DIR] [--ro-bind SRC DEST]... [--cwd DIR] -- COMMAND [ARG]...
+#                      [--tmp DIR] [--ro-bind SRC DEST]... [--hide PATH]... [--cwd DIR] -- COMMAND [ARG]...
 #
 #   --layer DIR        mounted read-only at /opt (the unzipped layer); default: an empty /opt
 #   --task DIR         mounted read-only at /var/task (the unzipped function); default: an empty /var/task
@@ -13,6 +13,9 @@
 #   --tmp DIR          use the host directory DIR (writable) as /tmp instead of a private 512 MiB tmpfs,
 #                      for callers that want to look at what the function left there
 #   --ro-bind SRC DEST extra read-only mount (repeatable), e.g. --ro-bind build/runtime /var/runtime
+#   --hide PATH        make a host file or directory invisible inside (repeatable): the root is this machine's,
+#                      not Amazon Linux's, so e.g. --hide /usr/bin/jq makes the layer's /opt/bin/jq the one
+#                      found on PATH, as on Lambda (where the OS has no jq)
 #   --cwd DIR          working directory inside the sandbox (default /var/task, as on Lambda)
 #   --help             print this text
 #
@@ -53,7 +56,7 @@ usage() { sed -n '3,/^set -eu/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; }
 q() { printf "'%s'" "$(printf '%s' "$1" | sed "s/'/'\\\\''/g")"; }
 
 layer='' task='' tmpdir='' cwd=/var/task uid=993 gid=993
-envargs='' bindargs=''
+envargs='' bindargs='' hideargs=''
 while [ $# -gt 0 ]; do
     case $1 in
         --layer) [ $# -ge 2 ] || die "--layer needs a directory"; layer=$2; shift 2 ;;
@@ -79,6 +82,15 @@ while [ $# -gt 0 ]; do
             [ -e "$2" ] || die "--ro-bind $2: no such file or directory"
             bindargs="$bindargs --ro-bind $(q "$2") $(q "$3")"
             shift 3 ;;
+        --hide)
+            [ $# -ge 2 ] || die "--hide needs a path"
+            case $2 in /*) ;; *) die "--hide $2: give an absolute path" ;; esac
+            if [ -d "$2" ]; then
+                hideargs="$hideargs --perms 0755 --tmpfs $(q "$2") --remount-ro $(q "$2")"
+            elif [ -e "$2" ]; then
+                hideargs="$hideargs --ro-bind /dev/null $(q "$2")"
+            fi
+            shift 2 ;;
         --help | -h) usage; exit 0 ;;
         --) shift; break ;;
         *) die "unknown option '$1' (see --help; put the command after --)" ;;
@@ -109,7 +121,7 @@ if [ -n "$tmpdir" ]; then
 else
     mounts="$mounts --perms 1777 --size 536870912 --tmpfs /tmp"
 fi
-mounts="$mounts --proc /proc --dev /dev$bindargs"
+mounts="$mounts --proc /proc --dev /dev$bindargs$hideargs"
 
 # The Lambda environment (runtime-api-notes.md 1.8); --env values come after, so they override.
 fn=sandbox-function

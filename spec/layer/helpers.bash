@@ -87,7 +87,8 @@ run_layer() {
     OUT=$(scratch "out-$RANDOM")/stdout
     ERR=${OUT%/stdout}/stderr
     status=0
-    timeout "$LIMIT" "$SANDBOX" --layer "$layer" --task "$task" \
+    # This machine's root is Debian's, which has a jq; Amazon Linux has none, so the layer's must be found.
+    timeout "$LIMIT" "$SANDBOX" --layer "$layer" --task "$task" --hide /usr/bin/jq \
         --env "AWS_LAMBDA_RUNTIME_API=127.0.0.1:$PORT" --env "_HANDLER=$handler" "$@" \
         -- /opt/bootstrap >"$OUT" 2>"$ERR" 3>&- || status=$?
     output=$(cat "$OUT" "$ERR")

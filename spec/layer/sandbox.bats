@@ -106,3 +106,14 @@ load helpers
     exec 4<&-
     assert_success
 }
+
+@test "--hide makes a host file invisible, so the layer's program is the one found on PATH" {
+    layer=$(scratch hide)
+    mkdir "$layer/bin"
+    printf '#!/bin/sh\necho from-the-layer\n' > "$layer/bin/jq"
+    chmod 755 "$layer/bin/jq"
+    run "$SANDBOX" --layer "$layer" -- sh -c 'command -v jq'
+    assert_output /usr/bin//jq # Lambda's PATH has /usr/bin/ with a slash
+    run "$SANDBOX" --layer "$layer" --hide /usr/bin/jq -- sh -c 'command -v jq; jq'
+    assert_output "$(printf '/opt/bin/jq\nfrom-the-layer')"
+}

@@ -1,0 +1,117 @@
+#!/usr/bin/env bats
+# scripts/build_layer.sh fails early, with a clear message, on a missing or bad input or tool, and refuses
+# programs that would not run on Amazon Linux 2023. None of these builds gets as far as jlink.
+
+load helpers
+
+# build ENV...: runs the build with local inputs plus ENV, into this test's temporary directory.
+build() {
+    run env JQ=/usr/bin/jq AWS_CLI=none DIST="$BATS_TEST_TMPDIR/dist" BUILD="$BATS_TEST_TMPDIR/build" "$@" \
+        "$ROOT/scripts/build_layer.sh"
+}
+
+refute_slow_steps() {
+    refute_output --partial '] JRE: jlink'
+    run find "$BATS_TEST_TMPDIR" -path '*/dist/*.zip'
+    assert_output ''
+}
+
+@test "JQ naming a missing file" {
+    build JQ=/nonexistent/jq
+    assert_failure
+    assert_output --partial 'layer: error: JQ=/nonexistent/jq: no such file'
+    refute_slow_steps
+}
+
+@test "JQ naming something that is not a program" {
+    build JQ="$ROOT/VERSION"
+    assert_failure
+    assert_output --partial "is not executable"
+    chmod 755 "$BATS_TEST_TMPDIR" && cp "$ROOT/VERSION" "$BATS_TEST_TMPDIR/notelf" && chmod 755 "$BATS_TEST_TMPDIR/notelf"
+    build JQ="$BATS_TEST_TMPDIR/notelf"
+    assert_failure
+    assert_output --partial "is not an ELF program"
+    refute_slow_steps
+}
+
+@test "Debian's jq needs glibc 2.35 (libjq: hypot): refused for Amazon Linux 2023 (glibc 2.34)" {
+    build
+    assert_failure
+    assert_output --partial 'lib/libjq.so.1 needs GLIBC_2.35 (hypot): provided.al2023 has glibc 2.34'
+    refute_slow_steps
+}
+
+@test "AWS_CLI_ZIP naming a missing file" {
+    build AWS_CLI= AWS_CLI_ZIP=/nonexistent/awscliv2.zip
+    assert_failure
+    assert_output --partial 'layer: error: AWS_CLI_ZIP=/nonexistent/awscliv2.zip: no such file'
+    refute_slow_steps
+}
+
+@test "AWS_CLI_ZIP that is not a zip" {
+    build AWS_CLI= AWS_CLI_ZIP="$ROOT/VERSION"
+    assert_failure
+    assert_output --partial 'is not a readable zip'
+    refute_slow_steps
+}
+
+@test "AWS_CLI_ZIP that is a zip but not the AWS CLI installer" {
+    (cd "$FIXTURES" && zip -q "$BATS_TEST_TMPDIR/other.zip" event.json)
+    build AWS_CLI= AWS_CLI_ZIP="$BATS_TEST_TMPDIR/other.zip"
+    assert_failure
+    assert_output --partial 'is not the AWS CLI v2 installer (no aws/install and aws/dist/aws in it)'
+    refute_slow_steps
+}
+
+@test "AWS_CLI with a value other than none" {
+    build AWS_CLI=maybe
+    assert_failure
+    assert_output --partial 'AWS_CLI=maybe: use AWS_CLI=none'
+    refute_slow_steps
+}
+
+@test "downloads need curl: without it, the message names the local override" {
+    # A PATH with every tool of /usr/bin and /bin except curl.
+    bin=$BATS_TEST_TMPDIR/bin
+    mkdir -p "$bin"
+    for f in /usr/bin/* /bin/*; do
+        case ${f##*/} in curl) continue ;; esac
+        [ -e "$bin/${f##*/}" ] || ln -s "$f" "$bin/${f##*/}"
+    done
+    run env -u JQ PATH="$bin" AWS_CLI=none DIST="$BATS_TEST_TMPDIR/dist" BUILD="$BATS_TEST_TMPDIR/build" \
+        "$ROOT/scripts/build_layer.sh"
+    assert_failure
+    assert_output --partial "'curl' not found: needed to download jq (or give a local binary with JQ=/path)"
+}
+
+@test "a missing tool (zip) is named" {
+    bin=$BATS_TEST_TMPDIR/bin
+    mkdir -p "$bin"
+    for f in /usr/bin/* /bin/*; do
+        case ${f##*/} in zip) continue ;; esac
+        [ -e "$bin/${f##*/}" ] || ln -s "$f" "$bin/${f##*/}"
+    done
+    build PATH="$bin"
+    assert_failure
+    assert_output --partial "'zip' not found: install zip"
+}
+
+@test "a target JDK that is not JDK 25, or not a JDK" {
+    build TARGET_JAVA_HOME=/nonexistent/jdk
+    assert_failure
+    assert_output --partial '/nonexistent/jdk is not a JDK (no release file)'
+    jdk17=$(dirname "$(dirname "$(readlink -f /usr/bin/java)")")
+    build TARGET_JAVA_HOME="$jdk17"
+    assert_failure
+    assert_output --partial "is JDK '17', not 25"
+    build TARGET_JDK=/nonexistent/jdk.tar.gz
+    assert_failure
+    assert_output --partial 'TARGET_JDK=/nonexistent/jdk.tar.gz: no such file'
+}
+
+@test "AOT_CACHE naming a missing file" {
+    build AOT_CACHE=/nonexistent/bootstrap.aot
+    assert_failure
+    assert_output --partial 'AOT_CACHE=/nonexistent/bootstrap.aot: no such file'
+    refute_slow_steps
+}

@@ -1,0 +1,157 @@
+#!/usr/bin/env bats
+# The built layer, unzipped and mounted at /opt the way Lambda does it, runs handlers: /opt/bootstrap starts
+# through its own shebang with /opt/jre, uses the AOT cache, and serves events from the fake Runtime API.
+
+load helpers
+
+setup_file() {
+    # One unpacked copy shared by the read-only runs (each test that changes the layer unpacks its own).
+    export LAYER
+    LAYER=$(unpack_layer shared) || return 1
+}
+
+expected_function_response() { printf '%s' '{"n":42,"name":"layer","mode":"function"}'; }
+
+@test "function mode: /opt/bootstrap starts through its shebang with /opt/jre and answers every event (jq from /opt/bin)" {
+    task=$(task_dir fn function.sh)
+    start_fake 3
+    run_layer "$LAYER" "$task" function.handler
+    stop_fake
+    expected=$(expected_function_response)
+    # Three answers, each the handler's output byte for byte (202 from the fake, length of the expected JSON).
+    run answers response
+    assert_output "$(printf '202 %s\n202 %s\n202 %s' "${#expected}" "${#expected}" "${#expected}")"
+    run answers error
+    assert_output ''
+    run cat "$ERR"
+    assert_line "fixture: response $expected"
+    assert_line --regexp '^fixture: runtime exe=/opt/jre/bin/java cmdline=/opt/jre/bin/java --source 21 .* /opt/bootstrap $'
+    assert_line --regexp '^fixture: uid=993 jq=/opt/bin/jq jq-'
+}
+
+@test "file mode: an executable handler file runs per event, with jq from /opt/bin and /opt/lib" {
+    task=$(task_dir file file-handler.sh)
+    start_fake 2
+    run_layer "$LAYER" "$task" file-handler.sh
+    stop_fake
+    expected='{"n":82,"name":"layer","mode":"file"}'
+    run answers response
+    assert_output "$(printf '202 %s\n202 %s' "${#expected}" "${#expected}")"
+    run grep -c "^fixture: response $expected\$" "$ERR"
+    assert_output 2
+}
+
+@test "the AOT cache is used: -XX:AOTMode=on starts, and javac's classes come from the cache" {
+    task=$(task_dir fn function.sh)
+    tmp=$(scratch tmp)
+    chmod 1777 "$tmp"
+    start_fake 1
+    # AOTMode=on makes the JVM refuse to start when it cannot map the cache.
+    run_layer "$LAYER" "$task" function.handler --tmp "$tmp" \
+        --env "JDK_JAVA_OPTIONS=-XX:AOTMode=on -Xlog:class+load=info:file=/tmp/classes.log"
+    stop_fake
+    run answers response
+    assert_output "202 $(expected_function_response | wc -c)"
+    # The source launcher's compiler is what the cache saves: its classes must come from there.
+    run grep -c 'com.sun.tools.javac.* source: shared objects file' "$tmp/classes.log"
+    assert [ "$output" -gt 1000 ]
+    run grep -c 'source: jrt:/' "$tmp/classes.log"
+    echo "# classes loaded from the image instead of the cache: $output" >&3
+}
+
+@test "the AOT check can fail: a cache made by another JVM for another program is refused under -XX:AOTMode=on" {
+    layer=$(unpack_layer other-cache)
+    "$JAVA_HOME/bin/java" -XX:AOTCacheOutput="$BATS_TEST_TMPDIR/hello.aot" \
+        --source 21 "$FIXTURES/Hello.java" >/dev/null 2>&1
+    cp "$BATS_TEST_TMPDIR/hello.aot" "$layer/jre/lib/bootstrap.aot"
+    task=$(task_dir fn function.sh)
+    start_fake 1
+    run_layer "$layer" "$task" function.handler --env "JDK_JAVA_OPTIONS=-XX:AOTMode=on"
+    stop_fake kill
+    assert_failure
+    # The JVM never started the runtime: not one request reached the fake.
+    run cat "$RECORD"
+    assert_output ''
+}
+
+@test "a stale AOT cache (another JVM's) is ignored without a word: the runtime serves events" {
+    layer=$(unpack_layer stale)
+    "$JAVA_HOME/bin/java" -XX:AOTCacheOutput="$BATS_TEST_TMPDIR/hello.aot" --source 21 "$FIXTURES/Hello.java" >/dev/null 2>&1
+    cp "$BATS_TEST_TMPDIR/hello.aot" "$layer/jre/lib/bootstrap.aot"
+    task=$(task_dir fn function.sh)
+    start_fake 2
+    run_layer "$layer" "$task" function.handler
+    stop_fake
+    run answers response
+    assert_equal "$(echo "$output" | wc -l)" 2
+    run noise "$OUT" "$ERR"
+    assert_output ''
+}
+
+@test "a damaged AOT cache (truncated) is ignored without a word: the runtime serves events" {
+    layer=$(unpack_layer truncated)
+    head -c 1000000 "$LAYER/jre/lib/bootstrap.aot" > "$layer/jre/lib/bootstrap.aot"
+    task=$(task_dir fn function.sh)
+    start_fake 2
+    run_layer "$layer" "$task" function.handler
+    stop_fake
+    run answers response
+    assert_equal "$(echo "$output" | wc -l)" 2
+    run noise "$OUT" "$ERR"
+    assert_output ''
+}
+
+@test "a missing AOT cache is ignored without a word: the runtime serves events" {
+    layer=$(unpack_layer missing)
+    rm "$layer/jre/lib/bootstrap.aot"
+    task=$(task_dir fn function.sh)
+    start_fake 2
+    run_layer "$layer" "$task" function.handler
+    stop_fake
+    run answers response
+    assert_equal "$(echo "$output" | wc -l)" 2
+    run noise "$OUT" "$ERR"
+    assert_output ''
+}
+
+@test "a healthy run prints nothing but the runtime's and the handler's lines" {
+    task=$(task_dir fn function.sh)
+    start_fake 2
+    run_layer "$LAYER" "$task" function.handler
+    stop_fake
+    run answers response
+    assert_equal "$(echo "$output" | wc -l)" 2
+    run noise "$OUT" "$ERR"
+    assert_output ''
+}
+
+@test "the AOT cache does not depend on where the layer is: unpacked elsewhere, -XX:AOTMode=on still maps it" {
+    layer=$(unpack_layer elsewhere)
+    # The shebang's flags, with the cache at this directory instead of /opt.
+    flags=$(head -n 1 "$layer/bootstrap" | sed 's|^#![^ ]* --source 21 ||; s|/opt/|'"$layer"'/|g')
+    task=$(task_dir fn function.sh)
+    start_fake 1
+    # shellcheck disable=SC2086 # flags are separate words
+    run timeout "$LIMIT" env -i PATH="/usr/bin:/bin:$layer/bin" LD_LIBRARY_PATH="$layer/lib" \
+        AWS_LAMBDA_RUNTIME_API="127.0.0.1:$PORT" _HANDLER=function.handler LAMBDA_TASK_ROOT="$task" \
+        "$layer/jre/bin/java" $flags -XX:AOTMode=on -Xlog:class+load=info:file="$BATS_TEST_TMPDIR/classes.log" \
+        --source 21 "$layer/bootstrap"
+    stop_fake
+    run answers response
+    assert_output "202 $(expected_function_response | wc -c)"
+    run grep -c 'com.sun.tools.javac.* source: shared objects file' "$BATS_TEST_TMPDIR/classes.log"
+    assert [ "$output" -gt 1000 ]
+}
+
+@test "ct.sym is trimmed, not dropped: --source 21 needs release 21's signatures, and only those are left" {
+    zip=$(the_zip)
+    # Only directories whose names contain L (release 21) are left.
+    run sh -c "unzip -p '$zip' jre/lib/ct.sym > '$BATS_TEST_TMPDIR/ct.sym' && unzip -Z1 '$BATS_TEST_TMPDIR/ct.sym' | cut -d/ -f1 | sort -u | grep -v L"
+    assert_output ''
+    # Without ct.sym at all, the source launcher refuses --source 21 (so the trimmed file is what keeps it working).
+    layer=$(unpack_layer no-ctsym)
+    rm "$layer/jre/lib/ct.sym"
+    run "$layer/jre/bin/java" --source 21 "$FIXTURES/Hello.java"
+    assert_failure
+    assert_output --partial 'release version 21 not supported'
+}
