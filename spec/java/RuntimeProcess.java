@@ -107,19 +107,28 @@ final class RuntimeProcess implements AutoCloseable {
 
     /** Starts `java --source 21 bootstrap` with exactly env (null values dropped), cwd = repo root. */
     static RuntimeProcess start(Map<String, String> env, Path taskRoot) {
+        return start(env, taskRoot, List.of());
+    }
+
+    /** The same, with options for the runtime's JVM before --source (e.g. -Xmx64m to bound its heap). */
+    static RuntimeProcess start(Map<String, String> env, Path taskRoot, List<String> jvmOptions) {
         try {
-            return new RuntimeProcess(env, taskRoot);
+            return new RuntimeProcess(env, taskRoot, jvmOptions);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
     }
 
-    private RuntimeProcess(Map<String, String> env, Path taskRoot) throws IOException {
+    private RuntimeProcess(Map<String, String> env, Path taskRoot, List<String> jvmOptions) throws IOException {
         this.taskRoot = taskRoot;
         // -Dbootstrap.file=... runs another copy (used to check that the tests catch a broken runtime).
         Path bootstrap = Path.of(System.getProperty("bootstrap.file", repoRoot().resolve("bootstrap").toString()));
         if (!Files.isRegularFile(bootstrap)) throw new AssertionError("no bootstrap file at " + bootstrap);
-        ProcessBuilder pb = new ProcessBuilder(javaBin().toString(), "--source", "21", bootstrap.toString());
+        List<String> command = new ArrayList<>();
+        command.add(javaBin().toString());
+        command.addAll(jvmOptions);
+        command.addAll(List.of("--source", "21", bootstrap.toString()));
+        ProcessBuilder pb = new ProcessBuilder(command);
         pb.environment().clear();
         env.forEach((k, v) -> {
             if (v != null) pb.environment().put(k, v);

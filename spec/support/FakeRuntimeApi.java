@@ -53,6 +53,24 @@
  * InvalidFunctionResponseMode (invocation failed: Runtime.InvalidResponseModeHeader); request bodies framed by
  * Content-Length or chunked (trailers recorded); a truncated body -> 400 (Runtime.TruncatedResponse).
  * Every enforcement answer is also listed in violations().
+ *
+ * Lambda Managed Instances mode: FakeRuntimeApi.startManagedInstances(n) behaves as LMI does with
+ * AWS_LAMBDA_MAX_CONCURRENCY=n: up to n GET /next may wait at once and up to n invocations may be outstanding
+ * (delivered, not answered); a GET /next beyond that (pending polls + outstanding invocations >= n) -> 403
+ * InvalidStateTransition. Script items are handed out in order to whichever GET /next takes them. An answer must
+ * name a delivered invocation (else 400 InvalidRequestID) that has not been answered (else 403); each is answered
+ * once. awaitPolling(k) waits until k GET /next are waiting. The default mode (start()) is unchanged.
+ *
+ * Streamed responses (POST /response with Lambda-Runtime-Function-Response-Mode: streaming): the body is watched
+ * while it arrives: Invocation.awaitStreamedBytes(n) returns, before the request ends, once n body bytes have come
+ * (StreamedBody: its request headers, the bytes so far, the first 64 KiB). When the request ends, its trailers
+ * (Lambda-Runtime-Function-Error-Type, base64 Lambda-Runtime-Function-Error-Body) are in the Answer and the
+ * StreamedBody; with Content-Type application/vnd.awslambda.http-integration-response the body must open with
+ * the HTTP-integration prelude (a JSON object, then 8 NUL bytes, within the first 16 KiB), else a violation is
+ * listed (the POST is still answered 202, as rapid does: it is the caller that cannot use the response); the
+ * parsed prelude is StreamedBody.prelude(). Event.countResponseBytes(): that invocation's streamed body is not kept
+ * beyond its first 64 KiB, only counted and hashed (StreamedBody.sha256()), for bodies up to 200 MiB.
+ * Event.deadlineIn(ms): Lambda-Runtime-Deadline-Ms = delivery time + ms (may be negative: already passed).
  */
 
 import java.io.ByteArrayOutputStream;
@@ -105,6 +123,7 @@ public final class FakeRuntimeApi implements AutoCloseable {
     public static final long SAFETY_TIMEOUT_MS = Long.getLong("fake.safetyTimeoutMs", 180_000L);
 
     static final String PREFIX = "/2018-06-01/runtime/";
+    public static final String HTTP_INTEGRATION_CONTENT_TYPE = "application/vnd.awslambda.http-integration-response";
 
     // ------------------------------------------------------------------------------------------ public types
 
@@ -192,6 +211,8 @@ public final class FakeRuntimeApi implements AutoCloseable {
         boolean chunked;
         boolean omitRequestId;
         boolean lowerCaseNames;
+        boolean countOnly;
+        Long deadlineOffsetMs;
 
         private Event(byte[] body) {
             this.body = body.clone();
@@ -234,6 +255,21 @@ public final class FakeRuntimeApi implements AutoCloseable {
             return this;
         }
 
+        /**
+         * A streamed response to this invocation is counted and hashed (SHA-256), not kept beyond its first 64 KiB:
+         * Answer.body() then holds only that start; StreamedBody.bytes() and sha256() describe the whole body.
+         */
+        public Event countResponseBytes() {
+            countOnly = true;
+            return this;
+        }
+
+        /** Lambda-Runtime-Deadline-Ms = the time of delivery + offsetMs (negative: a deadline already passed). */
+        public Event deadlineIn(long offsetMs) {
+            deadlineOffsetMs = offsetMs;
+            return this;
+        }
+
         boolean has(String name) {
             for (String[] h : headers) if (h[0].equalsIgnoreCase(name)) return true;
             return false;
@@ -252,6 +288,7 @@ public final class FakeRuntimeApi implements AutoCloseable {
         private Answer answer;
         private boolean delivered;
         private Map<String, String> sentHeaders = Map.of();
+        private StreamedBody stream;
 
         Invocation(String requestId, Event event) {
             this.requestId = requestId;
@@ -296,6 +333,244 @@ public final class FakeRuntimeApi implements AutoCloseable {
         public byte[] body() {
             return event.body.clone();
         }
+
+        /**
+         * Blocks until a streamed POST /response for this invocation has delivered at least n body bytes (or has
+         * ended with fewer), and returns it: a test sees the first bytes while the handler is still running.
+         */
+        public StreamedBody awaitStreamedBytes(long n) {
+            synchronized (lock) {
+                waitFor(() -> stream != null && (stream.bytes >= n || stream.ended),
+                        n + " streamed response bytes for invocation " + requestId);
+                return stream;
+            }
+        }
+
+        /** The streamed POST /response for this invocation (in progress or ended), or null when none began. */
+        public StreamedBody streamedBody() {
+            synchronized (lock) {
+                return stream;
+            }
+        }
+    }
+
+    /** A streamed POST /response, observed while its body arrives. Methods return snapshots. */
+    public final class StreamedBody {
+        /** Body bytes kept for head() (and the prelude check) whatever the invocation's keep option. */
+        static final int HEAD_BYTES = 64 * 1024;
+        /** API Gateway needs the prelude and its 8 NUL bytes within the first 16 KB. */
+        static final int PRELUDE_WINDOW = 16 * 1024;
+        public final String requestId;
+        private final Map<String, List<String>> headers;
+        private final ByteArrayOutputStream head = new ByteArrayOutputStream();
+        private final java.security.MessageDigest digest;
+        private long bytes;
+        private long chunks;
+        private boolean ended;
+        private Map<String, List<String>> trailers = Map.of();
+        private String sha256;
+        private Map<String, Object> prelude;
+        private int payloadOffset = -1;
+        private String preludeProblem;
+
+        StreamedBody(String requestId, Map<String, List<String>> headers, boolean hash) {
+            this.requestId = requestId;
+            this.headers = headers;
+            java.security.MessageDigest d = null;
+            if (hash) {
+                try {
+                    d = java.security.MessageDigest.getInstance("SHA-256");
+                } catch (java.security.NoSuchAlgorithmException e) {
+                    throw new IllegalStateException(e);
+                }
+            }
+            this.digest = d;
+        }
+
+        /** Called by the connection's thread for each piece of body read. */
+        void add(byte[] buf, int n) {
+            if (digest != null) digest.update(buf, 0, n);
+            synchronized (lock) {
+                int room = HEAD_BYTES - head.size();
+                if (room > 0) head.write(buf, 0, Math.min(room, n));
+                bytes += n;
+                chunks++;
+                lock.notifyAll();
+            }
+        }
+
+        /** Called when the request has been read in full (or broke off). */
+        void end(Req req) {
+            synchronized (lock) {
+                trailers = Collections.unmodifiableMap(req.trailers);
+                if (digest != null) sha256 = java.util.HexFormat.of().formatHex(digest.digest());
+                if (isHttpIntegration() && !req.truncated) {
+                    checkPrelude();
+                    if (preludeProblem != null) {
+                        violations.add(req.method + " " + req.target + ": Content-Type " + HTTP_INTEGRATION_CONTENT_TYPE
+                                + " but no valid HTTP-integration prelude: " + preludeProblem);
+                    }
+                }
+                ended = true;
+                lock.notifyAll();
+            }
+        }
+
+        private boolean isHttpIntegration() {
+            String ct = header("Content-Type");
+            if (ct == null) return false;
+            int semi = ct.indexOf(';');
+            return (semi < 0 ? ct : ct.substring(0, semi)).strip().equalsIgnoreCase(HTTP_INTEGRATION_CONTENT_TYPE);
+        }
+
+        /** Must hold lock. The prelude: a JSON object, then exactly 8 NUL bytes, within the first 16 KiB. */
+        private void checkPrelude() {
+            byte[] b = head.toByteArray();
+            int nul = -1;
+            for (int k = 0; k < Math.min(b.length, PRELUDE_WINDOW); k++) {
+                if (b[k] == 0) {
+                    nul = k;
+                    break;
+                }
+            }
+            if (nul < 0) {
+                preludeProblem = "no NUL delimiter within the first " + PRELUDE_WINDOW + " bytes";
+                return;
+            }
+            if (nul + 8 > b.length) {
+                preludeProblem = "the body ends inside the 8 NUL bytes after the prelude";
+                return;
+            }
+            for (int k = nul; k < nul + 8; k++) {
+                if (b[k] != 0) {
+                    preludeProblem = "fewer than 8 NUL bytes after the prelude";
+                    return;
+                }
+            }
+            Object json;
+            try {
+                json = Json.parse(java.util.Arrays.copyOf(b, nul));
+            } catch (IllegalArgumentException e) {
+                preludeProblem = "the prelude is not JSON: " + e.getMessage();
+                return;
+            }
+            if (!(json instanceof Map)) {
+                preludeProblem = "the prelude is not a JSON object";
+                return;
+            }
+            @SuppressWarnings("unchecked")
+            Map<String, Object> m = (Map<String, Object>) json;
+            Object status = m.get("statusCode");
+            if (status != null && !(status instanceof BigDecimal d && d.stripTrailingZeros().scale() <= 0)) {
+                preludeProblem = "statusCode is not an integer: " + status;
+                return;
+            }
+            prelude = Collections.unmodifiableMap(m);
+            payloadOffset = nul + 8;
+        }
+
+        /** First value of a request header (case-insensitive), or null. */
+        public String header(String name) {
+            List<String> v = headers.get(name);
+            return v == null || v.isEmpty() ? null : v.get(0);
+        }
+
+        public Map<String, List<String>> headers() {
+            return headers;
+        }
+
+        /** First value of a trailer (case-insensitive), or null (also while the body is still arriving). */
+        public String trailer(String name) {
+            synchronized (lock) {
+                List<String> v = trailers.get(name);
+                return v == null || v.isEmpty() ? null : v.get(0);
+            }
+        }
+
+        public Map<String, List<String>> trailers() {
+            synchronized (lock) {
+                return trailers;
+            }
+        }
+
+        /** Body bytes received so far. */
+        public long bytes() {
+            synchronized (lock) {
+                return bytes;
+            }
+        }
+
+        /** Reads of body data so far (at least the number of chunks that carried data). */
+        public long reads() {
+            synchronized (lock) {
+                return chunks;
+            }
+        }
+
+        /** The first body bytes received so far (at most 64 KiB). */
+        public byte[] head() {
+            synchronized (lock) {
+                return head.toByteArray();
+            }
+        }
+
+        public boolean isEnded() {
+            synchronized (lock) {
+                return ended;
+            }
+        }
+
+        /** Blocks until the request has been read to its end. */
+        public StreamedBody awaitEnd() {
+            synchronized (lock) {
+                waitFor(() -> ended, "the end of the streamed response of " + requestId);
+                return this;
+            }
+        }
+
+        /** Blocks until at least n body bytes have arrived (or the body ended with fewer). */
+        public StreamedBody awaitBytes(long n) {
+            synchronized (lock) {
+                waitFor(() -> bytes >= n || ended, n + " streamed response bytes for " + requestId);
+                return this;
+            }
+        }
+
+        /** Lower-case hex SHA-256 of the whole body, for an Event.countResponseBytes() invocation once ended; else null. */
+        public String sha256() {
+            synchronized (lock) {
+                return sha256;
+            }
+        }
+
+        /** The parsed HTTP-integration prelude, when the content type announced one and it was valid; else null. */
+        public Map<String, Object> prelude() {
+            synchronized (lock) {
+                return prelude;
+            }
+        }
+
+        /** Offset of the payload after the prelude and its 8 NUL bytes, or -1. */
+        public int payloadOffset() {
+            synchronized (lock) {
+                return payloadOffset;
+            }
+        }
+
+        /** Why the announced prelude is not valid, or null (also when no prelude was announced). */
+        public String preludeProblem() {
+            synchronized (lock) {
+                return preludeProblem;
+            }
+        }
+
+        @Override
+        public String toString() {
+            synchronized (lock) {
+                return "streamed response of " + requestId + ": " + bytes + " B" + (ended ? ", ended" : ", in progress")
+                        + ", trailers " + trailers + ", head=" + printable(head.toByteArray(), 200);
+            }
+        }
     }
 
     // ------------------------------------------------------------------------------------------ state
@@ -318,6 +593,9 @@ public final class FakeRuntimeApi implements AutoCloseable {
     private boolean owed;              // current is delivered and not answered
     private volatile boolean closed;
     private int inFlight;              // requests begun and not yet recorded
+    /** Managed Instances mode: up to maxConcurrency polls + outstanding invocations at once; 0 = the default mode. */
+    private final int maxConcurrency;
+    private final Map<String, Invocation> delivered = new LinkedHashMap<>();    // by request id (both modes)
 
     private sealed interface PollFault permits Status, Drop {}
 
@@ -327,7 +605,8 @@ public final class FakeRuntimeApi implements AutoCloseable {
 
     private record AnswerFault(int status, boolean drop) {}
 
-    private FakeRuntimeApi(int port) throws IOException {
+    private FakeRuntimeApi(int port, int maxConcurrency) throws IOException {
+        this.maxConcurrency = maxConcurrency;
         server = new ServerSocket();
         server.setReuseAddress(true);
         server.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), 64);
@@ -343,10 +622,28 @@ public final class FakeRuntimeApi implements AutoCloseable {
 
     public static FakeRuntimeApi start(int port) {
         try {
-            return new FakeRuntimeApi(port);
+            return new FakeRuntimeApi(port, 0);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
+    }
+
+    /**
+     * Starts a fake that behaves as Lambda Managed Instances with AWS_LAMBDA_MAX_CONCURRENCY=maxConcurrency:
+     * that many GET /next may wait at once, and that many invocations may be outstanding.
+     */
+    public static FakeRuntimeApi startManagedInstances(int maxConcurrency) {
+        if (maxConcurrency < 1) throw new IllegalArgumentException("maxConcurrency must be at least 1");
+        try {
+            return new FakeRuntimeApi(0, maxConcurrency);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** The concurrency of a Managed Instances fake, or 0 for the default (one invocation at a time) mode. */
+    public int maxConcurrency() {
+        return maxConcurrency;
     }
 
     public int port() {
@@ -519,8 +816,29 @@ public final class FakeRuntimeApi implements AutoCloseable {
 
     /** Blocks until a GET /next is waiting with nothing left in the script: the runtime is idle. */
     public void awaitPolling() {
+        awaitPolling(1);
+    }
+
+    /** Blocks until at least n GET /next are waiting at once with nothing left in the script (Managed Instances). */
+    public void awaitPolling(int n) {
         synchronized (lock) {
-            waitFor(() -> pollsPending > 0 && pollScript.isEmpty(), "the runtime waiting on GET /next");
+            waitFor(() -> pollsPending >= n && pollScript.isEmpty(), n + " GET /next waiting at once");
+        }
+    }
+
+    /** Number of GET /next waiting now. */
+    public int pollsPending() {
+        synchronized (lock) {
+            return pollsPending;
+        }
+    }
+
+    /** Invocations delivered and not yet answered. */
+    public List<Invocation> outstanding() {
+        synchronized (lock) {
+            List<Invocation> l = new ArrayList<>();
+            for (Invocation inv : delivered.values()) if (inv.answer == null) l.add(inv);
+            return l;
         }
     }
 
@@ -642,6 +960,10 @@ public final class FakeRuntimeApi implements AutoCloseable {
         boolean truncated;
         String malformed;
         long tStart;
+        /** Set for a streamed POST /response to a delivered invocation: watched while its body arrives. */
+        StreamedBody stream;
+        /** Body bytes kept in the record; more is counted (and hashed by the stream when asked), not kept. */
+        long keepLimit = KEEP_BODY_BYTES;
 
         String header(String n) {
             List<String> v = headers.get(n);
@@ -688,7 +1010,11 @@ public final class FakeRuntimeApi implements AutoCloseable {
                 }
                 try {
                     readHead(first, in, req);
-                    if (req.malformed == null) readBody(in, out, req);
+                    if (req.malformed == null) {
+                        watchStream(req);
+                        readBody(in, out, req);
+                        if (req.stream != null) req.stream.end(req);
+                    }
                     Resp resp = req.malformed != null
                             ? violation(Resp.error(400, "InvalidRequest", req.malformed), req, req.malformed)
                             : dispatch(req);
@@ -842,9 +1168,30 @@ public final class FakeRuntimeApi implements AutoCloseable {
     }
 
     private static void keep(Req req, byte[] buf, int n) {
-        long room = KEEP_BODY_BYTES - req.body.size();
+        long room = req.keepLimit - req.body.size();
         if (room > 0) req.body.write(buf, 0, (int) Math.min(room, n));
         req.bodyLength += n;
+        if (req.stream != null) req.stream.add(buf, n);
+    }
+
+    /**
+     * Before the body of a streamed POST /response is read: attaches a StreamedBody to its invocation (when the id
+     * names one that is delivered and not answered), so that tests can watch the body arrive.
+     */
+    private void watchStream(Req req) {
+        if (!"POST".equals(req.method) || !"streaming".equals(req.header("Lambda-Runtime-Function-Response-Mode"))) return;
+        String prefix = PREFIX + "invocation/";
+        if (!req.path.startsWith(prefix) || !req.path.endsWith("/response")) return;
+        String id = java.net.URLDecoder.decode(req.path.substring(prefix.length(), req.path.length() - "/response".length()),
+                StandardCharsets.UTF_8);
+        synchronized (lock) {
+            Invocation inv = delivered.get(id);
+            if (inv == null || inv.answer != null || inv.stream != null) return;
+            inv.stream = new StreamedBody(id, Collections.unmodifiableMap(req.headers), inv.event.countOnly);
+            if (inv.event.countOnly) req.keepLimit = StreamedBody.HEAD_BYTES;
+            req.stream = inv.stream;
+            lock.notifyAll();
+        }
     }
 
     private static void readChunked(InputStream in, Req req) throws IOException {
@@ -1004,12 +1351,20 @@ public final class FakeRuntimeApi implements AutoCloseable {
                 return violation(Resp.error(403, "InvalidStateTransition", "GET /next after /init/error"), req,
                         "GET /next after the runtime posted /init/error");
             }
-            if (owed) {
+            if (maxConcurrency > 0) {
+                int busy = pollsPending + outstandingCount();
+                if (busy >= maxConcurrency) {
+                    return violation(Resp.error(403, "InvalidStateTransition", "Invalid state transition: /next while "
+                            + pollsPending + " GET /next wait and " + outstandingCount() + " invocations await their answer"
+                            + " (AWS_LAMBDA_MAX_CONCURRENCY=" + maxConcurrency + ")"), req,
+                            "GET /next beyond the concurrency of " + maxConcurrency + " (" + pollsPending + " waiting, "
+                                    + outstandingCount() + " outstanding)");
+                }
+            } else if (owed) {
                 return violation(Resp.error(403, "InvalidStateTransition",
                         "Invalid state transition: /next while invocation " + current.requestId + " awaits its answer"),
                         req, "GET /next while an answer is owed for " + current.requestId);
-            }
-            if (pollsPending > 0) {
+            } else if (pollsPending > 0) {
                 return violation(Resp.error(403, "InvalidStateTransition", "another GET /next is pending"), req,
                         "concurrent GET /next");
             }
@@ -1035,8 +1390,9 @@ public final class FakeRuntimeApi implements AutoCloseable {
             }
             if (action instanceof Invocation inv) {
                 current = inv;
-                owed = true;
+                owed = maxConcurrency == 0;
                 inv.delivered = true;
+                delivered.put(inv.requestId, inv);
                 Resp r = new Resp();
                 r.status = 200;
                 r.requestId = inv.requestId;
@@ -1044,7 +1400,8 @@ public final class FakeRuntimeApi implements AutoCloseable {
                 Map<String, String> sent = new LinkedHashMap<>();
                 if (!e.omitRequestId) sent.put("Lambda-Runtime-Aws-Request-Id", inv.requestId);
                 if (!e.has("Lambda-Runtime-Deadline-Ms")) {
-                    sent.put("Lambda-Runtime-Deadline-Ms", Long.toString(System.currentTimeMillis() + 300_000));
+                    long offset = e.deadlineOffsetMs == null ? 300_000 : e.deadlineOffsetMs;
+                    sent.put("Lambda-Runtime-Deadline-Ms", Long.toString(System.currentTimeMillis() + offset));
                 }
                 if (!e.has("Content-Type")) sent.put("Content-Type", "application/json");
                 for (String[] h : e.headers) {
@@ -1068,6 +1425,13 @@ public final class FakeRuntimeApi implements AutoCloseable {
         r.drop = true;
         r.reset = d.reset;
         return r;
+    }
+
+    /** Must hold lock. */
+    private int outstandingCount() {
+        int n = 0;
+        for (Invocation inv : delivered.values()) if (inv.answer == null) n++;
+        return n;
     }
 
     private Resp initError(Req req) {
@@ -1096,12 +1460,13 @@ public final class FakeRuntimeApi implements AutoCloseable {
 
     private Resp answer(Req req, String id, boolean isError) {
         synchronized (lock) {
+            if (maxConcurrency > 0) return answerConcurrent(req, id, isError);
             AnswerFault fault = answerFaults.pollFirst();
             boolean isCurrent = current != null && current.requestId.equals(id);
             if (fault != null) {
                 if (isCurrent && owed) {
                     int st = fault.drop ? -1 : fault.status;
-                    settle(Kind.FAULTED, st, req, "Scripted" + (fault.drop ? "Drop" : st));
+                    settle(current, Kind.FAULTED, st, req, "Scripted" + (fault.drop ? "Drop" : st));
                 }
                 Resp r;
                 if (fault.drop) {
@@ -1127,41 +1492,84 @@ public final class FakeRuntimeApi implements AutoCloseable {
                 r.requestId = id;
                 return r;
             }
+            return accept(current, req, id, isError);
+        }
+    }
+
+    /**
+     * Managed Instances: any delivered invocation that is not answered yet may be answered, in any order, once.
+     * Must hold lock.
+     */
+    private Resp answerConcurrent(Req req, String id, boolean isError) {
+        AnswerFault fault = answerFaults.pollFirst();
+        Invocation inv = delivered.get(id);
+        if (fault != null) {
+            if (inv != null && inv.answer == null) {
+                int st = fault.drop ? -1 : fault.status;
+                settle(inv, Kind.FAULTED, st, req, "Scripted" + (fault.drop ? "Drop" : st));
+            }
             Resp r;
-            if (req.truncated) {
-                settle(Kind.REJECTED, 400, req, "Runtime.TruncatedResponse");
-                r = violation(Resp.error(400, "Runtime.TruncatedResponse", "HTTP request detected as truncated"), req,
-                        "truncated body for " + id);
-            } else if (!isError && req.header("Lambda-Runtime-Function-Response-Mode") != null
-                    && !"streaming".equals(req.header("Lambda-Runtime-Function-Response-Mode"))) {
-                settle(Kind.REJECTED, 400, req, "Runtime.InvalidResponseModeHeader");
-                r = violation(Resp.error(400, "InvalidFunctionResponseMode",
-                        "Invalid response mode: " + req.header("Lambda-Runtime-Function-Response-Mode")), req,
-                        "bad Lambda-Runtime-Function-Response-Mode");
-            } else if (!isError && req.bodyLength > ("streaming".equals(req.header("Lambda-Runtime-Function-Response-Mode"))
-                    ? MAX_STREAMED_RESPONSE : MAX_BUFFERED_RESPONSE)) {
-                settle(Kind.TOO_LARGE, 413, req, "Function.ResponseSizeTooLarge");
-                r = Resp.error(413, "RequestEntityTooLarge", "Exceeded maximum allowed payload size ("
-                        + MAX_BUFFERED_RESPONSE + " bytes).");
-            } else if (isError) {
-                settle(Kind.ERROR, 202, req, req.header("Lambda-Runtime-Function-Error-Type"));
-                r = Resp.json(202, "{\"status\":\"OK\"}");
+            if (fault.drop) {
+                r = new Resp();
+                r.drop = true;
             } else {
-                settle(Kind.RESPONSE, 202, req, null);
-                r = Resp.json(202, "{\"status\":\"OK\"}");
+                r = Resp.error(fault.status, "ScriptedFault", "scripted fault " + fault.status);
             }
             r.requestId = id;
             return r;
         }
+        if (inv == null) {
+            Resp r = violation(Resp.error(400, "InvalidRequestID", "Invalid request ID: " + id), req,
+                    "request id " + id + " is not a delivered invocation's (outstanding: "
+                            + outstanding().stream().map(i -> i.requestId).toList() + ")");
+            r.requestId = id;
+            return r;
+        }
+        if (inv.answer != null) {
+            Resp r = violation(Resp.error(403, "InvalidStateTransition",
+                    "Invalid state transition: invocation " + id + " was already answered"), req, "second answer for " + id);
+            r.requestId = id;
+            return r;
+        }
+        return accept(inv, req, id, isError);
     }
 
-    /** Must hold lock: ends the current invocation with this answer. */
-    private void settle(Kind kind, int status, Req req, String errorType) {
+    /** Must hold lock: the checks an answer to a delivered, unanswered invocation passes through. */
+    private Resp accept(Invocation inv, Req req, String id, boolean isError) {
+        Resp r;
+        if (req.truncated) {
+            settle(inv, Kind.REJECTED, 400, req, "Runtime.TruncatedResponse");
+            r = violation(Resp.error(400, "Runtime.TruncatedResponse", "HTTP request detected as truncated"), req,
+                    "truncated body for " + id);
+        } else if (!isError && req.header("Lambda-Runtime-Function-Response-Mode") != null
+                && !"streaming".equals(req.header("Lambda-Runtime-Function-Response-Mode"))) {
+            settle(inv, Kind.REJECTED, 400, req, "Runtime.InvalidResponseModeHeader");
+            r = violation(Resp.error(400, "InvalidFunctionResponseMode",
+                    "Invalid response mode: " + req.header("Lambda-Runtime-Function-Response-Mode")), req,
+                    "bad Lambda-Runtime-Function-Response-Mode");
+        } else if (!isError && req.bodyLength > ("streaming".equals(req.header("Lambda-Runtime-Function-Response-Mode"))
+                ? MAX_STREAMED_RESPONSE : MAX_BUFFERED_RESPONSE)) {
+            settle(inv, Kind.TOO_LARGE, 413, req, "Function.ResponseSizeTooLarge");
+            r = Resp.error(413, "RequestEntityTooLarge", "Exceeded maximum allowed payload size ("
+                    + MAX_BUFFERED_RESPONSE + " bytes).");
+        } else if (isError) {
+            settle(inv, Kind.ERROR, 202, req, req.header("Lambda-Runtime-Function-Error-Type"));
+            r = Resp.json(202, "{\"status\":\"OK\"}");
+        } else {
+            settle(inv, Kind.RESPONSE, 202, req, null);
+            r = Resp.json(202, "{\"status\":\"OK\"}");
+        }
+        r.requestId = id;
+        return r;
+    }
+
+    /** Must hold lock: ends the invocation with this answer. */
+    private void settle(Invocation inv, Kind kind, int status, Req req, String errorType) {
         Record rec = new Record(req.method, req.target, req.path, Collections.unmodifiableMap(req.headers),
                 req.body.toByteArray(), req.bodyLength, req.chunked, req.truncated,
-                Collections.unmodifiableMap(req.trailers), req.tStart, nowUs(), status, 0, current.requestId);
-        current.answer = new Answer(kind, status, rec.body(), rec.headers(), rec.trailers(), errorType, rec);
-        owed = false;
+                Collections.unmodifiableMap(req.trailers), req.tStart, nowUs(), status, 0, inv.requestId);
+        inv.answer = new Answer(kind, status, rec.body(), rec.headers(), rec.trailers(), errorType, rec);
+        if (inv == current) owed = false;
         lock.notifyAll();
     }
 
