@@ -19,6 +19,7 @@
  *   a class the AOT cache cannot hold, and cold start is this project's hardest number.
  */
 
+import java.io.BufferedInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.FileInputStream;
 import java.io.FileOutputStream;
@@ -467,10 +468,8 @@ public final class Bootstrap {
             Path event = directory.resolve("event");
             Path context = directory.resolve("context");
             try {
-                // A new inode each time: a background process still holding the old file cannot read the next event.
-                Files.deleteIfExists(event);
+                // discardFiles removed the last ones: a background process still holding the old event reads that one.
                 Files.write(event, invocation.event());
-                Files.deleteIfExists(context);
                 Files.write(context, values.toByteArray());
             } catch (IOException e) {
                 throw new FatalError(concat("cannot write the event to ", directory.toString(), ": ", e.getMessage()));
@@ -499,14 +498,21 @@ public final class Bootstrap {
         }
 
         /**
-         * Sends one command and the marker line, then waits for the pump to see that marker or the shell's end.
+         * Writes one command and its marker line to a file and has the shell source it (a shell reads commands from a
+         * pipe one byte per system call), then waits for the pump to see that marker or the shell's end.
          * With a deadline (Managed Instances only), a handler still running at the deadline is stopped with its group.
          */
         private HandlerResult run(String command, long deadlineMillis) {
             sequence++;
             String script = concat(command, "printf '%s %s\\n' '", marker, "-", Integer.toString(sequence), "' \"$?\" >&9\n");
+            Path file = directory.resolve("command");
             try {
-                commands.write(script.getBytes(StandardCharsets.UTF_8));
+                Files.writeString(file, script);
+            } catch (IOException e) {
+                throw new FatalError(concat("cannot write ", file.toString(), ": ", e.getMessage()));
+            }
+            try {
+                commands.write(concat(". ", shellQuote(file.toString()), "\n").getBytes(StandardCharsets.UTF_8));
                 commands.flush();
             } catch (IOException e) {
                 // The shell is gone; the pump reports how it ended.
@@ -1104,7 +1110,8 @@ public final class Bootstrap {
     }
 
     /** Reads one HTTP/1.1 response: status line, headers, then a Content-Length, chunked, or read-to-close body. */
-    static HttpReply readReply(InputStream in) throws IOException {
+    static HttpReply readReply(InputStream raw) throws IOException {
+        InputStream in = new BufferedInputStream(raw); // readLine reads byte by byte: one syscall each without this
         String statusLine = readLine(in);
         int status = statusLine.startsWith("HTTP/1.") && statusLine.length() >= 12 && statusLine.charAt(8) == ' '
                 ? (int) parseDecimal(statusLine.substring(9, 12), 3) : -1;
