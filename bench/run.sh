@@ -113,10 +113,17 @@ chmod -R a+rX "$out/layers"
 # first to the last (no JIT), and at low shares each one takes a large part of a second, so below 100% it
 # runs N x share, at least 50 (BENCH_BASELINE_FULL=1: always N). Ours always runs N.
 below_100() { awk -v s="$1" 'BEGIN { exit !(s < 100) }'; }
-# set_share SHARE: the cgroup's quota; all cores (or more) = no quota.
+# set_share SHARE: the cgroup's CPU quota (all cores or more = no quota) and, as on Lambda, the memory that goes
+# with that much CPU: 1,769 MB per core (7.2% -> 128 MB, 28.9% -> 512 MB, 100% -> 1769 MB, 2 cores -> 3538 MB).
+# The JVM sizes its heap from that limit, so it matters for the memory figures. Sets memory_mb.
 set_share() {
+    memory_mb=null
     [ "$CG_MODE" != none ] || return 0
     if awk -v s="$1" -v a="$all_share" 'BEGIN { exit !(s >= a) }'; then cg_set_share none; else cg_set_share "$1"; fi
+    if [ -n "$CG_MEM" ]; then
+        memory_mb=$(awk -v s="$1" 'BEGIN { printf "%d", s * 17.69 + 0.999 }')
+        cg_set_memory "$memory_mb"
+    fi
 }
 warm_count() {
     if [ "$1" = sh ] && below_100 "$2" && [ "${BENCH_BASELINE_FULL:-0}" != 1 ]; then
@@ -149,8 +156,11 @@ sed -i '/"kind":"warmup"/d' "$out/results.jsonl"
 
 for share in $shares; do
     set_share "$share"
-    if below_100 "$share"; then ri=$low_init_runs rc=$low_cold_runs w=1; else ri=$init_runs rc=$cold_runs w=$warm_runs; fi
-    say "CPU share $share% of one core: $ri init, $rc cold and $w warm run(s) per runtime"
+    # Below one core the runtime cannot use the other core, so the sampler there disturbs nothing: memory
+    # is sampled in the warm runs too (the JVM's heap follows the memory limit that goes with the share).
+    if below_100 "$share"; then ri=$low_init_runs rc=$low_cold_runs w=1 sample_warm=1
+    else ri=$init_runs rc=$cold_runs w=$warm_runs sample_warm=0; fi
+    say "CPU share $share% of one core (memory limit ${memory_mb} MB): $ri init, $rc cold and $w warm run(s) per runtime"
     i=1
     while [ "$i" -le "$ri" ] || [ "$i" -le "$rc" ] || [ "$i" -le "$w" ]; do
         for rt in $runtimes; do # interleaved, so that both see the same machine
@@ -165,6 +175,7 @@ for share in $shares; do
 done
 # Memory: one sampled run per runtime at a full core (the share changes timing, not memory).
 set_share "$mem_share"
+sample_warm=0
 for rt in $runtimes; do
     run_one "$rt" "$mem_share" mem 1 "$n" || failures=$((failures + 1))
 done
@@ -196,7 +207,12 @@ for v in BENCH_SHARES BENCH_INVOCATIONS BENCH_INIT_RUNS BENCH_COLD_RUNS BENCH_WA
     BENCH_LOW_COLD_RUNS BENCH_BASELINE_FULL BENCH_RUNTIME BENCH_RUNTIMES; do
     eval "val=\${$v:-}"
     # shellcheck disable=SC2154 # set by the eval
-    [ -z "$val" ] || cmd="$v='$val' $cmd"
+    [ -z "$val" ] || [ "$v=$val" = BENCH_RUNTIME=layer ] || cmd="$v='$val' $cmd"
+done
+# The layer's own inputs, when make passed them (an offline build needs them).
+for v in JQ AWS_CLI AWS_CLI_ZIP LAYER_GLIBC_MAX TARGET_JAVA_HOME TARGET_JDK; do
+    eval "val=\${$v:-}"
+    [ -z "$val" ] || cmd="$cmd $v=$val"
 done
 plan="at 100% and more: $init_runs run(s) without invocations, $cold_runs with one invocation and $warm_runs warm run(s) of $n"
 plan="$plan invocations; at the lower shares: $low_init_runs, $low_cold_runs and 1 of $n (the baseline's warm runs"

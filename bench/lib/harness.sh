@@ -7,7 +7,8 @@
 #   rt_host NAME CMD...       runtime NAME = CMD run on the host (LAMBDA_TASK_ROOT=bench/function)
 #   run_one RT SHARE KIND REP COUNT
 #                             one run; COUNT invocations (0: the first /next is refused; "none": no fake,
-#                             for programs that do not talk to the API); KIND mem samples RSS.
+#                             for programs that do not talk to the API); KIND mem (and warm when
+#                             sample_warm=1) samples RSS. memory_mb (if set) is recorded as the limit.
 #                             Appends one JSON object (bench/lib/metrics.jq) to OUT/results.jsonl;
 #                             returns 1 when the run did not do what was expected.
 # Needs: root (the repository), say, die, now_us, JAVA, run_limit.
@@ -91,7 +92,7 @@ tree_pids() {
         for _c in /proc/"$_p"/task/*/children; do
             [ -r "$_c" ] || continue
             _kids=''
-            read -r _kids < "$_c" 2>/dev/null || : # no newline at its end: read fails but fills _kids
+            read -r _kids 2>/dev/null < "$_c" || : # no newline at its end: read fails but fills _kids
             [ -z "$_kids" ] || _todo="$_todo $_kids"
         done
     done
@@ -103,7 +104,7 @@ host_pid() {
         _ns=''
         while read -r _key _val; do
             [ "$_key" = NSpid: ] && { _ns=$_val; break; }
-        done < "/proc/$_hp/status" 2>/dev/null || :
+        done 2>/dev/null < "/proc/$_hp/status" || :
         [ -n "$_ns" ] || continue
         [ "${_ns##*[!0-9]}" = "$2" ] || continue
         echo "$_hp"
@@ -136,11 +137,11 @@ sample_mem() {
             _pids=$(tree_pids "$1")
         fi
         for _p in $_pids; do
-            read -r _ _res _ < "/proc/$_p/statm" 2>/dev/null || continue
+            read -r _ _res _ 2>/dev/null < "/proc/$_p/statm" || continue
             _sum=$((_sum + _res * page_kib)) _np=$((_np + 1))
             while read -r _key _val _; do
                 [ "$_key" = VmHWM: ] && { [ "$_val" -le "$_hwm" ] || _hwm=$_val; break; }
-            done < "/proc/$_p/status" 2>/dev/null || :
+            done 2>/dev/null < "/proc/$_p/status" || :
         done
         _cs=${_up#*.} && _cs=${_cs#0}
         _t=$((${_up%.*} * 1000000 + _cs * 10000 + _up_off))
@@ -179,19 +180,25 @@ run_one() {
         kill "$lpid" ${_fpid:+"$_fpid"} 2>/dev/null || :
         die "cannot find the launcher (pid $_nspid in its namespace) among the processes of $lpid"
     fi
+    _oom0=0
     if [ "$CG_MODE" != none ]; then
         for _f in $CG_PROCS; do echo "$_pid" > "$_f"; done
         _u0=$(cg_usage_us)
+        _oom0=$(cg_oom_kills)
     fi
     # shellcheck disable=SC2016
     timeout 30 sh -c 'echo go > "$1"' release "$_d/go" || die "could not release the launcher"
-    [ "$_kind" != mem ] || sample_mem "$_pid" "$_d/samples.jsonl"
+    if [ "$_kind" = mem ] || { [ "$_kind" = warm ] && [ "${sample_warm:-0}" = 1 ]; }; then
+        sample_mem "$_pid" "$_d/samples.jsonl"
+    fi
     _rc=0
     wait "$lpid" || _rc=$?
     _t_exit=$(now_us)
-    _cpu=null
+    _cpu=null _oom=0
     if [ "$CG_MODE" != none ]; then
         _cpu=$(($(cg_usage_us) - _u0))
+        _oom=$(($(cg_oom_kills) - _oom0))
+        [ "$_oom" -eq 0 ] || say "$_rt $_kind run at $_share%: the kernel killed $_oom process(es) for exceeding the memory limit"
         # Nothing may outlive the runtime: a leftover would be charged to the next run.
         _left=$(cg_pids)
         if [ -n "$_left" ]; then
@@ -215,7 +222,7 @@ run_one() {
     [ -s "$_d/t0" ] || echo 0 > "$_d/t0"
     read -r _t0 < "$_d/t0"
     jq -c -s --arg t0 "$_t0" --arg count "$_count" --slurpfile samples "$_d/samples.jsonl" \
-        --argjson meta "{\"runtime\":\"$_rt\",\"share\":$_share,\"kind\":\"$_kind\",\"rep\":$_rep,\"cpu_us\":$_cpu,\"rc\":$_rc,\"fake_rc\":$_frc,\"exit_us\":$((_t_exit - _t0))}" \
+        --argjson meta "{\"runtime\":\"$_rt\",\"share\":$_share,\"kind\":\"$_kind\",\"rep\":$_rep,\"cpu_us\":$_cpu,\"rc\":$_rc,\"fake_rc\":$_frc,\"oom_kills\":$_oom,\"memory_mb\":${memory_mb:-null},\"exit_us\":$((_t_exit - _t0))}" \
         -f bench/lib/metrics.jq "$_d/record.jsonl" > "$_d/metrics.json"
     cat "$_d/metrics.json" >> "$out/results.jsonl"
     if [ "$(jq -r .ok "$_d/metrics.json")" != true ]; then

@@ -9,7 +9,8 @@ def mib: if . == null then "-" else (. / 1048576 * 10 | round) / 10 | tostring e
 def sig2: if . >= 10 then round elif . >= 1 then (. * 10 | round) / 10 elif . >= 0.1 then (. * 100 | round) / 100
   else (. * 1000 | round) / 1000 end;
 def ratio($a; $b): if $a == null or $b == null or $b == 0 or $a == 0 then "-"
-  elif $a >= $b then "\($a / $b | sig2)x" else "1/\($b / $a | sig2)x" end;
+  elif $a >= $b or $b / $a < 2 then "\(($a / $b) * 100 | round / 100 | if . >= 10 then round else . end)x"
+  else "1/\($b / $a | sig2)x" end;
 def name: if . == "java" then "java-shell-runtime" else "sh + curl baseline" end;
 def rt($s; $x): ($s.runtimes | map(select(.runtime == $x)) | first);
 def slabel: if . == ($ncpu * 100) then "all \($ncpu) cores" else "\(.)%" end;
@@ -20,7 +21,8 @@ def yes($c): if $c == null then "?" elif $c then "yes" else "**no**" end;
 | $sizes[0] as $z
 | ((.by_share | map(select(.share == $ncpu * 100)) | first) // (.by_share | map(select(.share == 100)) | first)) as $full
 | (.by_share | map(select(.share == 7.2)) | first) as $low
-| (.memory | map({(.runtime): .}) | add // {}) as $mem
+| ([.memory[] | select(.kind == "mem")] | map({(.runtime): .}) | add // {}) as $mem
+| ([.memory[] | select(.share == 7.2)] | map({(.runtime): .}) | add // {}) as $mem_low
 | [
   "## Targets of issue 5 (median; full CPU = \(if $full then ($full.share | slabel) else "-" end) unless noted)",
   "",
@@ -38,7 +40,10 @@ def yes($c): if $c == null then "?" elif $c then "yes" else "**no**" end;
     | "| first invocation at 7.2% | below the baseline's | \($j.first_ms.median | ms) ms | \($s.first_ms.median | ms) ms | \(if $j.first_ms and $s.first_ms then yes($j.first_ms.median < $s.first_ms.median) else "?" end) |"
   else empty end),
   (if $mem.java then
-    "| steady RSS after \($n) invocations | <= 64 MB | \($mem.java.steady_rss_mib | r(1)) MiB | \($mem.sh.steady_rss_mib | r(1)) MiB | \(if $mem.java.steady_rss_mib then yes($mem.java.steady_rss_mib * 1048576 <= 64000000) else "?" end) |"
+    "| steady RSS after \($n) invocations (\($mem.java.share | slabel)\(if $mem.java.memory_mb then ", \($mem.java.memory_mb) MB limit" else "" end)) | <= 64 MB | \($mem.java.steady_rss_mib | r(1)) MiB | \($mem.sh.steady_rss_mib | r(1)) MiB | \(if $mem.java.steady_rss_mib then yes($mem.java.steady_rss_mib * 1048576 <= 64000000) else "?" end) |"
+  else empty end),
+  (if $mem_low.java then
+    "| steady RSS at 7.2% (\($mem_low.java.memory_mb // "no") MB limit) | <= 64 MB | \($mem_low.java.steady_rss_mib | r(1)) MiB | \($mem_low.sh.steady_rss_mib | r(1)) MiB | \(if $mem_low.java.steady_rss_mib then yes($mem_low.java.steady_rss_mib * 1048576 <= 64000000) else "?" end) |"
   else empty end),
   (if $z.java then
     "| JRE + AOT cache, unzipped | <= 60 MB | \(($z.java.jre + $z.java.aot) | mib) MiB | - | \(yes($z.java.jre + $z.java.aot <= 60000000)) |"
@@ -67,11 +72,13 @@ def yes($c): if $c == null then "?" elif $c then "yes" else "**no**" end;
   ($all.by_share[] | . as $sh | rt($sh; "java") as $j | rt($sh; "sh") as $s
     | "| \($sh.share | slabel) | \(ratio($s.init_ms.median; $j.init_ms.median)) | \(ratio($s.first_ms.median; $j.first_ms.median)) | \(ratio($s.warm_ms.median; $j.warm_ms.median)) | \(ratio($s.cpu_per_invocation_ms; $j.cpu_per_invocation_ms)) |"),
   "",
-  "## Memory (whole process tree, \($n) invocations)",
+  "## Memory (whole process tree)",
   "",
-  "| runtime | peak RSS | steady RSS | largest VmHWM of one process | most processes at once |",
-  "|---|---|---|---|---|",
-  ($all.memory[] | "| \(.runtime | name) | \(.peak_rss_mib | r(1)) MiB | \(.steady_rss_mib | r(1)) MiB | \(.largest_hwm_mib | r(1)) MiB | \(.max_processes) |"),
+  "The memory limit is the one Lambda gives with that much CPU; the JVM sizes its heap from it.",
+  "",
+  "| CPU share | memory limit | runtime | invocations | peak RSS | steady RSS | largest VmHWM of one process | most processes at once | OOM kills |",
+  "|---|---|---|---|---|---|---|---|---|",
+  ($all.memory[] | "| \(.share | slabel) | \(if .memory_mb then "\(.memory_mb) MB" else "none" end) | \(.runtime | name) | \(.count // "-") | \(.peak_rss_mib | r(1)) MiB | \(.steady_rss_mib | r(1)) MiB | \(.largest_hwm_mib | r(1)) MiB | \(.max_processes) | \(.oom_kills // 0) |"),
   "",
   "## Layer size",
   "",

@@ -41,13 +41,13 @@ def ms: if . == null then null else . / 1000 end;
       }
     ] | sort_by(-.share),
     memory: [
-      $ok[] | select(.kind == "mem") | {
-        runtime,
+      $ok[] | select(.mem != null) | {
+        runtime, share, kind, memory_mb, oom_kills, count,
         peak_rss_mib: (.mem.peak_rss_kib / 1024),
         steady_rss_mib: (if .mem.steady_rss_kib then .mem.steady_rss_kib / 1024 else null end),
         largest_hwm_mib: (.mem.largest_hwm_kib / 1024),
         max_processes: .mem.max_processes,
         samples: .mem.samples
       }
-    ]
+    ] | sort_by(-.share, .runtime)
   }

@@ -169,9 +169,16 @@ SH
         grep -q "^| $label | java-shell-runtime | [0-9]" "$out/benchmarks.md"
         grep -q "^| $label | sh + curl baseline | [0-9]" "$out/benchmarks.md"
     done
+    # With a cgroup, each share comes with Lambda's memory for it (1,769 MB per core).
+    if [ "$shares" != "$all" ]; then
+        assert_equal "$(jq -r -s '[.[] | select(.share == 7.2) | .memory_mb] | unique | map(tostring) | join(" ")' "$out/results.jsonl")" 128
+        assert_equal "$(jq -r -s '[.[] | select(.share == 100) | .memory_mb] | unique | map(tostring) | join(" ")' "$out/results.jsonl")" 1769
+    fi
     # CPU time and memory were measured, not left empty.
     assert_equal "$(jq -s '[.[] | select(.cpu_us == null or .cpu_us <= 0)] | length' "$out/results.jsonl")" 0
     assert_equal "$(jq -s '[.[] | select(.kind == "mem" and .mem.steady_rss_kib > 0)] | length' "$out/results.jsonl")" 2
+    grep -qF '## Memory' "$out/benchmarks.md"
+    refute_output --partial 'cannot open'
     rm -rf "$out"
 }
 
