@@ -23,6 +23,7 @@
 #   LAYER_RESERVE_MB   room kept for the function's own code under Lambda's 250 MiB unzipped limit (default 50)
 #   LAYER_VERSION      overrides the version (default: the git tag vX.Y.Z at HEAD, else the VERSION file)
 #   LAYER_TRAIN_COUNT  invocations of the AOT training run (default 40)
+#   LAYER_JLINK_COMPRESS  jlink --compress level (default zip-0: measured in docs/layer.md)
 # Output: dist/ (DIST), work files under build/layer/<arch>/ (BUILD).
 set -eu
 cd "$(dirname "$0")/.."
@@ -299,10 +300,10 @@ if [ -d "$target_home/jmods" ]; then
 else
     jlink="$target_home/bin/jlink" # a JDK without jmods links from its own run-time image (JEP 493)
 fi
-# --compress: none (measured in docs/layer.md: a compressed jimage saves nothing in the zip and costs start-up).
+# --compress=zip-0 by default: docs/layer.md has the measurements of a compressed image.
 # shellcheck disable=SC2086 # $jlink is a command and its options
 $jlink --add-modules "$modules" --output "$stage/jre" \
-    --strip-debug --no-header-files --no-man-pages --compress=zip-0 --dedup-legal-notices=error-if-not-same-content \
+    --strip-debug --no-header-files --no-man-pages --compress="${LAYER_JLINK_COMPRESS:-zip-0}" --dedup-legal-notices=error-if-not-same-content \
     > "$work/jlink.log" 2>&1 || { cat "$work/jlink.log" >&2; die "jlink failed"; }
 say "  linked: $("$stage/jre/bin/java" --list-modules | sed 's/@.*//' | tr '\n' ' ')"
 say "  jlink image: $(human "$(bytes_of "$stage/jre")")"
