@@ -100,7 +100,10 @@ refute_slow_steps() {
     build TARGET_JAVA_HOME=/nonexistent/jdk
     assert_failure
     assert_output --partial '/nonexistent/jdk is not a JDK (no release file)'
-    jdk17=$(dirname "$(dirname "$(readlink -f /usr/bin/java)")")
+    # A directory that says it is a JDK 17 (what the build reads first).
+    jdk17=$BATS_TEST_TMPDIR/jdk-17
+    mkdir -p "$jdk17/bin"
+    printf 'JAVA_VERSION="17.0.12"\nOS_ARCH="x86_64"\n' > "$jdk17/release"
     build TARGET_JAVA_HOME="$jdk17"
     assert_failure
     assert_output --partial "is JDK '17', not 25"
