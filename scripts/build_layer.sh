@@ -421,7 +421,7 @@ say "  links relative and inside the layer; directories and programs 755, other 
 
 # --------------------------------------------------------------------------------------------------------
 step "size against Lambda's limit"
-unzipped=$(find "$stage" -type f -exec stat -c %s {} + | awk '{ s += $1 } END { print s + 0 }')
+unzipped=$(find "$stage" \( -type f -o -type l \) -exec stat -c %s {} + | awk '{ s += $1 } END { print s + 0 }')
 say "  unzipped: $(human "$unzipped"); limit for this layer: $(human "$layer_limit") = 250 MiB - LAYER_RESERVE_MB=$reserve_mb for the function"
 if [ "$unzipped" -gt "$layer_limit" ]; then
     die "the layer unzips to $(human "$unzipped"), more than $(human "$layer_limit"): the function would have only $(human "$((lambda_limit - unzipped))") left. Leave the AWS CLI out (AWS_CLI=none) or lower LAYER_RESERVE_MB"
