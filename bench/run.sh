@@ -219,8 +219,16 @@ plan="$plan invocations; at the lower shares: $low_init_runs, $low_cold_runs and
 plan="$plan there: N x share, at least 50; and one warm run at every share, as its cost per invocation does"
 plan="$plan not change from the first to the last invocation nor from run to run)"
 [ "${BENCH_BASELINE_FULL:-0}" != 1 ] || plan="$plan; BENCH_BASELINE_FULL=1: the baseline ran like ours"
-BENCH_NCPU=$ncpu BENCH_STALE=$layer_stale BENCH_PLAN=$plan BENCH_CMD=$cmd BENCH_SECONDS=$(((finished - started) / 1000000)) BENCH_N=$n BENCH_MODE=$mode \
-    BENCH_CG="$CG_WHY" BENCH_PERIOD=$CG_PERIOD BENCH_FAILURES=$failures \
-    bench/report.sh "$out" "$doc"
+# The facts of this run, kept next to its results so that bench/report.sh can render them again.
+{
+    for kv in "BENCH_NCPU=$ncpu" "BENCH_STALE=$layer_stale" "BENCH_PLAN=$plan" "BENCH_CMD=$cmd" \
+        "BENCH_SECONDS=$(((finished - started) / 1000000))" "BENCH_N=$n" "BENCH_MODE=$mode" "BENCH_CG=$CG_WHY" \
+        "BENCH_PERIOD=$CG_PERIOD" "BENCH_FAILURES=$failures" "BENCH_DATE=$(date -u '+%Y-%m-%d %H:%M UTC')" \
+        "BENCH_COMMIT=$(git rev-parse --short HEAD 2>/dev/null || echo '?')" "BENCH_LOAD=$(cut -d' ' -f1-3 /proc/loadavg)" \
+        "BENCH_DIRTY=$(git diff --quiet HEAD -- Bootstrap.java bootstrap layer scripts 2>/dev/null && echo 0 || echo 1)"; do
+        printf '%s\n' "$kv"
+    done
+} > "$out/run.env"
+bench/report.sh "$out" "$doc"
 say "report: $doc (runs and raw records under $out)"
 [ "$failures" -eq 0 ] || die "$failures run(s) failed"
