@@ -163,7 +163,8 @@ fi
 check_elf_files() {
     elf_checked=0
     _bad=''
-    for _f in $(find "$@" -type f | LC_ALL=C sort); do
+    # Programs and shared objects: executable files and *.so* (a data file is never loaded as code).
+    for _f in $(find "$@" -type f \( -perm /111 -o -name '*.so' -o -name '*.so.*' \) | LC_ALL=C sort); do
         is_elf "$_f" || continue
         elf_checked=$((elf_checked + 1))
         _rel=${_f#"$stage"/}
