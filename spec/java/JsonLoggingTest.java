@@ -36,7 +36,9 @@ class JsonLoggingTest {
     static final List<Path> scratch = new ArrayList<>();
 
     static void ensureRuntime() {
-        if (runtime != null && runtime.isAlive() && api.violations().isEmpty()) return;
+        // Reused unless a failed test left it dead, broke the protocol, or left invocations unanswered.
+        if (runtime != null && runtime.isAlive() && api.violations().isEmpty()
+                && api.invocations().stream().allMatch(i -> i.answer() != null)) return;
         stopRuntime();
         taskRoot = RuntimeProcess.taskRoot("lmi.sh");
         api = FakeRuntimeApi.startManagedInstances(WORKERS);

@@ -46,7 +46,9 @@ class ManagedInstancesTest {
 
     /** The shared runtime: started when missing, dead, or after a protocol violation. */
     static void ensureRuntime() {
-        if (runtime != null && runtime.isAlive() && api.violations().isEmpty()) return;
+        // Reused unless a failed test left it dead, broke the protocol, or left invocations unanswered.
+        if (runtime != null && runtime.isAlive() && api.violations().isEmpty()
+                && api.invocations().stream().allMatch(i -> i.answer() != null)) return;
         stopRuntime();
         taskRoot = RuntimeProcess.taskRoot("lmi.sh");
         api = FakeRuntimeApi.startManagedInstances(N);
@@ -214,8 +216,10 @@ class ManagedInstancesTest {
             char state = stat.charAt(stat.lastIndexOf(')') + 2);
             if (state == 'Z' || state == 'X') return;
             String cmdline = new String(Files.readAllBytes(proc.resolve("cmdline")), StandardCharsets.UTF_8);
-            assertFalse(cmdline.startsWith(cmdlinePrefix), what + " (pid " + pid + ") survived its invocation's deadline: "
-                    + cmdline.replace('\0', ' ') + " state " + state);
+            if (cmdline.startsWith(cmdlinePrefix)) {
+                ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly); // started by this test: do not leak it
+                fail(what + " (pid " + pid + ") survived its invocation's deadline: " + cmdline.replace('\0', ' ') + " state " + state);
+            }
         } catch (java.nio.file.NoSuchFileException e) {
             // gone
         } catch (IOException e) {
