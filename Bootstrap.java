@@ -924,7 +924,7 @@ public final class Bootstrap {
                 }
                 out.write(end.append("\r\n").toString().getBytes(StandardCharsets.ISO_8859_1));
                 out.flush();
-                api.checkAnswer(concat("streamed response ", requestId), readReply(closing.getInputStream()), -1);
+                api.checkAnswer(requestId, concat("streamed response ", requestId), readReply(RuntimeApi.buffered(closing)), -1);
             } catch (IOException e) {
                 log(ERROR, requestId, "streaming the response of ", requestId, " failed: ", e.toString());
             }
@@ -1003,7 +1003,7 @@ public final class Bootstrap {
                 try (Socket socket = connect()) {
                     socket.getOutputStream().write(requestHead("GET", concat(API_BASE, "invocation/next")).append("\r\n").toString()
                             .getBytes(StandardCharsets.ISO_8859_1));
-                    reply = readReply(socket.getInputStream());
+                    reply = readReply(buffered(socket));
                 } catch (IOException e) {
                     if (attempt == NEXT_RETRY_DELAYS_MS.length) {
                         throw new FatalError(concat("GET /next failed ", Integer.toString(attempt + 1), " times: ", e.toString()));
@@ -1024,18 +1024,18 @@ public final class Bootstrap {
 
         /** Posts the handler's stdout, streamed from its file (null or missing: an empty response). */
         void postResponse(String requestId, Path response) {
-            post(concat(API_BASE, "invocation/", pathSegment(requestId), "/response"), null, response, null);
+            post(requestId, concat(API_BASE, "invocation/", pathSegment(requestId), "/response"), null, response, null);
         }
 
         void postError(String requestId, ErrorReport report) {
-            post(concat(API_BASE, "invocation/", pathSegment(requestId), "/error"), report.headerType(), null, report.json());
+            post(requestId, concat(API_BASE, "invocation/", pathSegment(requestId), "/error"), report.headerType(), null, report.json());
         }
 
         void postInitError(ErrorReport report) {
-            post(concat(API_BASE, "init/error"), report.headerType(), null, report.json());
+            post(null, concat(API_BASE, "init/error"), report.headerType(), null, report.json());
         }
 
-        private void post(String path, String errorType, Path bodyFile, byte[] body) {
+        private void post(String requestId, String path, String errorType, Path bodyFile, byte[] body) {
             long length = body != null ? body.length : 0;
             try (Socket socket = connect()) {
                 if (bodyFile != null && Files.exists(bodyFile)) {
@@ -1057,27 +1057,32 @@ public final class Bootstrap {
                 } catch (IOException e) {
                     // The API may refuse a body part-way (413) and close; its answer can still be read.
                 }
-                checkAnswer(concat("POST ", path), readReply(socket.getInputStream()), length);
+                checkAnswer(requestId, concat("POST ", path), readReply(buffered(socket)), length);
             } catch (IOException e) {
                 // The answer may or may not have arrived; the next /next tells whether the API is still there.
-                log(ERROR, null, "POST ", path, " failed: ", e.toString());
+                log(ERROR, requestId, "POST ", path, " failed: ", e.toString());
             }
         }
 
         /** The status table of the Runtime API notes (section 1.4) for answers: only 5xx means the API is broken. */
-        void checkAnswer(String what, HttpReply reply, long length) {
+        void checkAnswer(String requestId, String what, HttpReply reply, long length) {
             int status = reply.status();
             if (status == 202) {
                 return;
             }
             if (status == 413) {
-                log(ERROR, null, what, ": the response (", Long.toString(length),
+                log(ERROR, requestId, what, ": the response (", Long.toString(length),
                         " bytes) is larger than Lambda accepts; Lambda has failed the invocation with Function.ResponseSizeTooLarge");
             } else if (status >= 500) {
                 throw new FatalError(concat(what, " answered ", reply.describe()));
             } else {
-                log(ERROR, null, what, " answered ", reply.describe());
+                log(ERROR, requestId, what, " answered ", reply.describe());
             }
+        }
+
+        /** readLine reads byte by byte: unbuffered, that is one system call per byte. One reply per connection. */
+        static InputStream buffered(Socket socket) throws IOException {
+            return new BufferedInputStream(socket.getInputStream());
         }
 
         Socket connect() throws IOException {
@@ -1110,8 +1115,7 @@ public final class Bootstrap {
     }
 
     /** Reads one HTTP/1.1 response: status line, headers, then a Content-Length, chunked, or read-to-close body. */
-    static HttpReply readReply(InputStream raw) throws IOException {
-        InputStream in = new BufferedInputStream(raw); // readLine reads byte by byte: one syscall each without this
+    static HttpReply readReply(InputStream in) throws IOException {
         String statusLine = readLine(in);
         int status = statusLine.startsWith("HTTP/1.") && statusLine.length() >= 12 && statusLine.charAt(8) == ' '
                 ? (int) parseDecimal(statusLine.substring(9, 12), 3) : -1;
@@ -1296,7 +1300,12 @@ public final class Bootstrap {
         }
         json.append(",\"start_time\":").append(startMillis / 1000).append('.').append(Long.toString(1000 + startMillis % 1000).substring(1))
                 .append(",\"end_time\":").append(endMillis / 1000).append('.').append(Long.toString(1000 + endMillis % 1000).substring(1));
-        System.err.println(json.append(fault ? ",\"fault\":true}" : "}"));
+        json.append(fault ? ",\"fault\":true}" : "}");
+        if (JSON_LOGS) {
+            log(INFO, invocation.requestId(), json.toString());
+        } else {
+            System.err.println(json);
+        }
     }
 
     private static String traceField(String trace, String key) {
@@ -1381,8 +1390,9 @@ public final class Bootstrap {
      */
     static String handlerJsonLine(String line, String requestId, long millis) {
         String trimmed = line.strip();
-        if (trimmed.startsWith("{") && trimmed.endsWith("}")) {
-            if (requestId == null || trimmed.contains("\"requestId\"")) {
+        boolean[] hasRequestId = {false};
+        if (trimmed.startsWith("{") && skipJsonValue(trimmed, 0, hasRequestId) == trimmed.length()) {
+            if (requestId == null || hasRequestId[0]) {
                 return trimmed;
             }
             String rest = trimmed.substring(1).strip();
@@ -1393,6 +1403,136 @@ public final class Bootstrap {
             appendJsonString(json.append(",\"requestId\":"), requestId);
         }
         return appendJsonString(json.append(",\"message\":"), line).append('}').toString();
+    }
+
+    /**
+     * The index just past the JSON value that starts at i (after white space), or -1 when there is none; sets
+     * hasRequestId[0] when that value is an object with a "requestId" member (pass null for nested values).
+     */
+    static int skipJsonValue(String s, int i, boolean[] hasRequestId) {
+        i = skipJsonSpace(s, i);
+        if (i >= s.length()) {
+            return -1;
+        }
+        char c = s.charAt(i);
+        if (c == '"') {
+            return skipJsonString(s, i);
+        }
+        if (c != '{' && c != '[') {
+            int end = i;
+            while (end < s.length() && "+-.0123456789eEtrufalsn".indexOf(s.charAt(end)) >= 0) {
+                end++;
+            }
+            String word = s.substring(i, end);
+            return word.equals("true") || word.equals("false") || word.equals("null") || isJsonNumber(word) ? end : -1;
+        }
+        char close = c == '{' ? '}' : ']';
+        i = skipJsonSpace(s, i + 1);
+        if (i < s.length() && s.charAt(i) == close) {
+            return i + 1;
+        }
+        for (;;) {
+            if (close == '}') {
+                int keyEnd = skipJsonString(s, i);
+                if (keyEnd < 0) {
+                    return -1;
+                }
+                if (hasRequestId != null && s.substring(i, keyEnd).equals("\"requestId\"")) {
+                    hasRequestId[0] = true;
+                }
+                i = skipJsonSpace(s, keyEnd);
+                if (i >= s.length() || s.charAt(i) != ':') {
+                    return -1;
+                }
+                i++;
+            }
+            i = skipJsonValue(s, i, null);
+            i = i < 0 ? -1 : skipJsonSpace(s, i);
+            if (i < 0 || i >= s.length() || (s.charAt(i) != ',' && s.charAt(i) != close)) {
+                return -1;
+            }
+            if (s.charAt(i) == close) {
+                return i + 1;
+            }
+            i = skipJsonSpace(s, i + 1);
+        }
+    }
+
+    private static int skipJsonString(String s, int i) {
+        if (i >= s.length() || s.charAt(i) != '"') {
+            return -1;
+        }
+        for (i++; i < s.length(); i++) {
+            char c = s.charAt(i);
+            if (c == '"') {
+                return i + 1;
+            }
+            if (c < 0x20) {
+                return -1;
+            }
+            if (c == '\\') {
+                i++;
+                if (i >= s.length() || "\"\\/bfnrtu".indexOf(s.charAt(i)) < 0) {
+                    return -1;
+                }
+                if (s.charAt(i) == 'u') {
+                    if (i + 4 >= s.length()) {
+                        return -1;
+                    }
+                    for (int k = 1; k <= 4; k++) {
+                        if (Character.digit(s.charAt(i + k), 16) < 0) {
+                            return -1;
+                        }
+                    }
+                    i += 4;
+                }
+            }
+        }
+        return -1;
+    }
+
+    private static int skipJsonSpace(String s, int i) {
+        while (i >= 0 && i < s.length() && (s.charAt(i) == ' ' || s.charAt(i) == '\t' || s.charAt(i) == '\n' || s.charAt(i) == '\r')) {
+            i++;
+        }
+        return i;
+    }
+
+    /** -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)? */
+    static boolean isJsonNumber(String w) {
+        int i = w.startsWith("-") ? 1 : 0;
+        int digits = countDigits(w, i);
+        if (digits == 0 || (digits > 1 && w.charAt(i) == '0')) {
+            return false;
+        }
+        i += digits;
+        if (i < w.length() && w.charAt(i) == '.') {
+            digits = countDigits(w, i + 1);
+            if (digits == 0) {
+                return false;
+            }
+            i += 1 + digits;
+        }
+        if (i < w.length() && (w.charAt(i) == 'e' || w.charAt(i) == 'E')) {
+            i++;
+            if (i < w.length() && (w.charAt(i) == '+' || w.charAt(i) == '-')) {
+                i++;
+            }
+            digits = countDigits(w, i);
+            if (digits == 0) {
+                return false;
+            }
+            i += digits;
+        }
+        return i == w.length();
+    }
+
+    private static int countDigits(String w, int from) {
+        int i = from;
+        while (i < w.length() && w.charAt(i) >= '0' && w.charAt(i) <= '9') {
+            i++;
+        }
+        return i - from;
     }
 
     /** RFC 3339 in UTC with milliseconds, e.g. 2026-11-22T17:10:15.042Z. */
