@@ -182,7 +182,8 @@ public final class Bootstrap {
         }
 
         static Handler fromEnvironment(String handler, String taskRootVariable) {
-            Path taskRoot = Path.of(taskRootVariable == null || taskRootVariable.isEmpty() ? "/var/task" : taskRootVariable);
+            // Absolute: the shell runs in the task root, so a relative path would resolve twice.
+            Path taskRoot = Path.of(taskRootVariable == null || taskRootVariable.isEmpty() ? "/var/task" : taskRootVariable).toAbsolutePath();
             if (handler == null || handler.isBlank()) {
                 throw new InitError("Runtime.InvalidHandler",
                         "_HANDLER is not set: set the function's handler to file.function (shell function 'function' in file.sh) or to the name of a file to run");
