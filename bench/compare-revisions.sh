@@ -29,7 +29,7 @@ measure() { # $1 = revision; prints the mean ms per warm invocation
         --count "$count" --record "$work/record.jsonl" >/dev/null 2>&1 &
     fake=$!
     read -r port < "$work/port"
-    AWS_LAMBDA_RUNTIME_API=127.0.0.1:$port _HANDLER=bench.handler LAMBDA_TASK_ROOT=$work/task \
+    AWS_LAMBDA_RUNTIME_API=127.0.0.1:$port _HANDLER=bench.handler LAMBDA_TASK_ROOT="$(pwd)/$work/task" \
         "$JAVA_HOME/bin/java" -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -XX:-UsePerfData --source 21 "$work/bootstrap-$1" 2>/dev/null || true
     wait "$fake" || true
     jq -rs --argjson n "$count" '
