@@ -1636,18 +1636,10 @@ public final class LocalLambda {
                 byte[] buf = new byte[65536];
                 Map<String, String> trailers = new HashMap<>();
                 if (!chunked) {
-                    long left = length;
-                    while (left > 0) {
-                        int n = in.read(buf, 0, (int) Math.min(buf.length, left));
-                        if (n < 0) {
-                            closeAfter = true;
-                            return new Body(keep.toByteArray(), size, true, trailers);
-                        }
-                        if (size < limit) {
-                            keep.write(buf, 0, (int) Math.min(n, limit - size));
-                        }
-                        size += n;
-                        left -= n;
+                    size = copyBounded(length, buf, keep, size, limit);
+                    if (size < 0) {
+                        closeAfter = true;
+                        return new Body(keep.toByteArray(), -size - 1, true, trailers);
                     }
                     return new Body(keep.toByteArray(), size, false, trailers);
                 }
@@ -1681,18 +1673,10 @@ public final class LocalLambda {
                             }
                         }
                     }
-                    long left = n;
-                    while (left > 0) {
-                        int r = in.read(buf, 0, (int) Math.min(buf.length, left));
-                        if (r < 0) {
-                            closeAfter = true;
-                            return new Body(keep.toByteArray(), size, true, trailers);
-                        }
-                        if (size < limit) {
-                            keep.write(buf, 0, (int) Math.min(r, limit - size));
-                        }
-                        size += r;
-                        left -= r;
+                    size = copyBounded(n, buf, keep, size, limit);
+                    if (size < 0) {
+                        closeAfter = true;
+                        return new Body(keep.toByteArray(), -size - 1, true, trailers);
                     }
                     if (size > MAX_DRAIN_BYTES) {
                         closeAfter = true;
@@ -1704,6 +1688,26 @@ public final class LocalLambda {
                         return new Body(keep.toByteArray(), size, true, trailers);
                     }
                 }
+            }
+
+            /**
+             * Reads count bytes, keeping them in keep while the total stays under limit. Returns the new total, or
+             * -(total + 1) when the stream ended first.
+             */
+            private long copyBounded(long count, byte[] buf, ByteArrayOutputStream keep, long size, long limit) throws IOException {
+                long left = count;
+                while (left > 0) {
+                    int n = in.read(buf, 0, (int) Math.min(buf.length, left));
+                    if (n < 0) {
+                        return -size - 1;
+                    }
+                    if (size < limit) {
+                        keep.write(buf, 0, (int) Math.min(n, limit - size));
+                    }
+                    size += n;
+                    left -= n;
+                }
+                return size;
             }
 
             void send(int status, String contentType, byte[] body, String... extra) throws IOException {
