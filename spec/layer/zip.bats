@@ -99,7 +99,14 @@ load helpers
     assert_failure
     assert_output --partial 'bin/dangling -> ../missing does not resolve'
     rm "$d/bin/dangling"
-    ln -s ../../../../../../../etc/passwd "$d/bin/escape"
+    # An escape is refused whether its target exists on the build machine or not, at any checkout depth.
+    touch "$d/../outside"
+    ln -s ../../outside "$d/bin/escape"
+    run check_links "$d"
+    assert_failure
+    assert_output --partial 'bin/escape -> ../../outside points outside the layer'
+    rm "$d/bin/escape"
+    ln -s ../../../../../../../../../../../../../../../../../../../../nowhere "$d/bin/escape"
     run check_links "$d"
     assert_failure
     assert_output --partial 'points outside the layer'
