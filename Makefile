@@ -26,4 +26,7 @@ clean:
 include $(sort $(wildcard mk/*.mk))
 
 all: bootstrap $(ALL_TARGETS)
-test: $(TEST_TARGETS)
+# -k: every suite runs and prints its "name: N passed, N failed" line even when an earlier one failed;
+# make still exits non-zero if any did. The quick suites (JUnit, runtime bats) go first.
+test:
+	$(MAKE) -k $(filter test-java test-runtime-bats,$(TEST_TARGETS)) $(filter-out test-java test-runtime-bats,$(TEST_TARGETS))
