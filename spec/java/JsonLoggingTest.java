@@ -2,8 +2,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -36,9 +34,7 @@ class JsonLoggingTest {
     static final List<Path> scratch = new ArrayList<>();
 
     static void ensureRuntime() {
-        // Reused unless a failed test left it dead, broke the protocol, or left invocations unanswered.
-        if (runtime != null && runtime.isAlive() && api.violations().isEmpty()
-                && api.invocations().stream().allMatch(i -> i.answer() != null)) return;
+        if (RuntimeProcess.reusable(runtime, api)) return;
         stopRuntime();
         taskRoot = RuntimeProcess.taskRoot("lmi.sh");
         api = FakeRuntimeApi.startManagedInstances(WORKERS);
@@ -54,34 +50,18 @@ class JsonLoggingTest {
 
     @AfterEach
     void checkProtocolAndCleanUp() {
-        try {
-            if (api != null) {
-                assertEquals(List.of(), api.violations(), "the runtime broke the Runtime API protocol");
-                assertTrue(runtime.isAlive(), () -> "the runtime exited; stderr:\n" + runtime.tail());
-            }
-        } finally {
-            scratch.forEach(RuntimeProcess::deleteTree);
-            scratch.clear();
-        }
+        RuntimeProcess.checkShared(runtime, api, scratch);
     }
 
     @AfterAll
     static void stopRuntime() {
-        if (runtime != null) runtime.close();
-        if (api != null) api.close();
-        RuntimeProcess.deleteTree(taskRoot);
+        RuntimeProcess.stopShared(runtime, api, taskRoot);
         runtime = null;
         api = null;
     }
 
     static Path dir() {
-        try {
-            Path d = Files.createTempDirectory("jsr-log.");
-            scratch.add(d);
-            return d;
-        } catch (IOException e) {
-            throw new AssertionError(e);
-        }
+        return RuntimeProcess.scratchDir(scratch, "jsr-log.");
     }
 
     static FakeRuntimeApi.Answer ok(FakeRuntimeApi.Answer a, RuntimeProcess rt) {

@@ -46,9 +46,7 @@ class ManagedInstancesTest {
 
     /** The shared runtime: started when missing, dead, or after a protocol violation. */
     static void ensureRuntime() {
-        // Reused unless a failed test left it dead, broke the protocol, or left invocations unanswered.
-        if (runtime != null && runtime.isAlive() && api.violations().isEmpty()
-                && api.invocations().stream().allMatch(i -> i.answer() != null)) return;
+        if (RuntimeProcess.reusable(runtime, api)) return;
         stopRuntime();
         taskRoot = RuntimeProcess.taskRoot("lmi.sh");
         api = FakeRuntimeApi.startManagedInstances(N);
@@ -60,34 +58,18 @@ class ManagedInstancesTest {
 
     @AfterEach
     void checkProtocolAndCleanUp() {
-        try {
-            if (api != null) {
-                assertEquals(List.of(), api.violations(), "the runtime broke the Runtime API protocol");
-                assertTrue(runtime.isAlive(), () -> "the runtime exited; stderr:\n" + runtime.tail());
-            }
-        } finally {
-            scratch.forEach(RuntimeProcess::deleteTree);
-            scratch.clear();
-        }
+        RuntimeProcess.checkShared(runtime, api, scratch);
     }
 
     @AfterAll
     static void stopRuntime() {
-        if (runtime != null) runtime.close();
-        if (api != null) api.close();
-        RuntimeProcess.deleteTree(taskRoot);
+        RuntimeProcess.stopShared(runtime, api, taskRoot);
         runtime = null;
         api = null;
     }
 
     static Path dir() {
-        try {
-            Path d = Files.createTempDirectory("jsr-lmi.");
-            scratch.add(d);
-            return d;
-        } catch (IOException e) {
-            throw new AssertionError(e);
-        }
+        return RuntimeProcess.scratchDir(scratch, "jsr-lmi.");
     }
 
     static FakeRuntimeApi.Invocation enqueue(String line) {

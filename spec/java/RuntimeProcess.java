@@ -1,3 +1,6 @@
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -292,6 +295,44 @@ final class RuntimeProcess implements AutoCloseable {
     static Path privateDirectoryOf(Path p) {
         Path tmp = Path.of("/tmp");
         return p.startsWith(tmp) && p.getNameCount() > 2 ? tmp.resolve(p.getName(1)) : null;
+    }
+
+    // ---- A runtime shared by the tests of one class (JsonLoggingTest, ManagedInstancesTest, StreamingTest) ----
+
+    /** It can serve the next test unless a failed test left it dead, broke the protocol, or left invocations unanswered. */
+    static boolean reusable(RuntimeProcess runtime, FakeRuntimeApi api) {
+        return runtime != null && runtime.isAlive() && api.violations().isEmpty()
+                && api.invocations().stream().allMatch(i -> i.answer() != null);
+    }
+
+    /** After each test: the protocol was kept and the runtime is still alive; the test's scratch directories go. */
+    static void checkShared(RuntimeProcess runtime, FakeRuntimeApi api, List<Path> scratch) {
+        try {
+            if (api != null) {
+                assertEquals(List.of(), api.violations(), "the runtime broke the Runtime API protocol");
+                assertTrue(runtime.isAlive(), () -> "the runtime exited; stderr:\n" + runtime.tail());
+            }
+        } finally {
+            scratch.forEach(RuntimeProcess::deleteTree);
+            scratch.clear();
+        }
+    }
+
+    static void stopShared(RuntimeProcess runtime, FakeRuntimeApi api, Path taskRoot) {
+        if (runtime != null) runtime.close();
+        if (api != null) api.close();
+        deleteTree(taskRoot);
+    }
+
+    /** A fresh directory under /tmp, deleted by checkShared after the test. */
+    static Path scratchDir(List<Path> scratch, String prefix) {
+        try {
+            Path d = Files.createTempDirectory(prefix);
+            scratch.add(d);
+            return d;
+        } catch (IOException e) {
+            throw new AssertionError(e);
+        }
     }
 
     static void deleteTree(Path dir) {

@@ -43,9 +43,7 @@ class StreamingTest {
     static final List<Path> scratch = new ArrayList<>();
 
     static void ensureRuntime() {
-        // Reused unless a failed test left it dead, broke the protocol, or left invocations unanswered.
-        if (runtime != null && runtime.isAlive() && api.violations().isEmpty()
-                && api.invocations().stream().allMatch(i -> i.answer() != null)) return;
+        if (RuntimeProcess.reusable(runtime, api)) return;
         stopRuntime();
         taskRoot = RuntimeProcess.taskRoot("stream.sh");
         api = FakeRuntimeApi.start();
@@ -57,34 +55,18 @@ class StreamingTest {
 
     @AfterEach
     void checkProtocolAndCleanUp() {
-        try {
-            if (api != null) {
-                assertEquals(List.of(), api.violations(), "the runtime broke the Runtime API protocol");
-                assertTrue(runtime.isAlive(), () -> "the runtime exited; stderr:\n" + runtime.tail());
-            }
-        } finally {
-            scratch.forEach(RuntimeProcess::deleteTree);
-            scratch.clear();
-        }
+        RuntimeProcess.checkShared(runtime, api, scratch);
     }
 
     @AfterAll
     static void stopRuntime() {
-        if (runtime != null) runtime.close();
-        if (api != null) api.close();
-        RuntimeProcess.deleteTree(taskRoot);
+        RuntimeProcess.stopShared(runtime, api, taskRoot);
         runtime = null;
         api = null;
     }
 
     static Path dir() {
-        try {
-            Path d = Files.createTempDirectory("jsr-stream.");
-            scratch.add(d);
-            return d;
-        } catch (IOException e) {
-            throw new AssertionError(e);
-        }
+        return RuntimeProcess.scratchDir(scratch, "jsr-stream.");
     }
 
     static FakeRuntimeApi.Invocation enqueue(String line) {
