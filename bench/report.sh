@@ -135,6 +135,8 @@ EOF
 - \`make bench-coldstart\` writes \`build/bench/coldstart/coldstart.md\`: where the runtime's init goes (launch
   variants, AOT cache, compiled-ahead classes, a minimal one-GET source file as the floor, first-use cost of Java
   features, classes loaded by origin).
+- \`make bench-compile-share\` (\`bench/compile-share.sh\`) prints how much of init is javac compiling
+  \`Bootstrap.java\`, and the C1 JIT time inside it ([docs/layer.md](layer.md) quotes it).
 
 ## How it is measured
 

@@ -2,7 +2,7 @@
 # baseline in bench/baseline at 100%, 28.9% and 7.2% of one core and writes docs/benchmarks.md.
 # A few minutes; knobs are documented at the top of bench/run.sh. `make test-bench` checks on a tiny run
 # (BENCH_QUICK=1, output under build/bench/) that the benchmark works; it asserts no timings.
-.PHONY: bench bench-quick bench-coldstart bench-layer test-bench
+.PHONY: bench bench-quick bench-coldstart bench-compile-share bench-layer test-bench
 
 # Our runtime is measured from the layer when the layer fragment exists, else from ./bootstrap by source.
 BENCH_RUNTIME ?= $(if $(wildcard mk/layer.mk),layer,source)
@@ -29,6 +29,10 @@ bench-quick: bench-layer
 # What costs time in the runtime's cold start: class loading, JIT, javac, per-feature first-use costs.
 bench-coldstart: bench-layer
 	bench/coldstart.sh
+
+# How much of init is javac compiling Bootstrap.java (docs/layer.md quotes it).
+bench-compile-share: bench-layer
+	bench/compile-share.sh
 
 test-bench: bench-layer
 	spec/bench/run.sh

@@ -43,10 +43,10 @@ fake_wait() { FAKE_RC=0; wait "$FAKE_PID" || FAKE_RC=$?; }
 requests() { jq -r "select($1) | .path" "$W/record.jsonl" | wc -l; }
 
 @test "the baseline and the benchmark scripts are POSIX sh and shellcheck-clean" {
-    for f in bench/baseline/bootstrap bench/run.sh bench/report.sh bench/coldstart.sh spec/bench/run.sh; do
+    for f in bench/baseline/bootstrap bench/run.sh bench/report.sh bench/coldstart.sh bench/compile-share.sh spec/bench/run.sh; do
         assert_equal "$(head -n 1 "$f")" '#!/bin/sh'
     done
-    run shellcheck -x bench/baseline/bootstrap bench/run.sh bench/report.sh bench/coldstart.sh \
+    run shellcheck -x bench/baseline/bootstrap bench/run.sh bench/report.sh bench/coldstart.sh bench/compile-share.sh \
         bench/lib/cgroup.sh bench/function/bench.sh spec/bench/run.sh
     assert_success
 }
@@ -196,4 +196,18 @@ SH
     assert_equal "$(jq -s '[.[] | select(.runtime == "java" and .cpu_us <= 0)] | length' "$out/results.jsonl")" 0
     assert_equal "$(jq -s '[.[] | select(.kind == "mem" and .mem.steady_rss_kib > 0)] | length' "$out/results.jsonl")" 2
     rm -rf "$out"
+}
+
+@test "compile-share: the layer's JRE compiles Bootstrap.java and the script reports the share, with the C1 time" {
+    zip=$(ls -t dist/*.zip | head -n 1)
+    run env LAYER_ZIP="$zip" bench/compile-share.sh 1
+    echo "$output"
+    assert_success
+    assert_output --regexp '\| empty source file \| [0-9]+ ms \| [0-9]+ ms \|'
+    assert_output --regexp '\| Bootstrap.java, compile only \| [0-9]+ ms \| [0-9]+ ms \|'
+    assert_output --regexp "javac's work on Bootstrap.java \\([0-9]+ lines\\) \\| -?[0-9]+ ms"
+    assert_output --regexp 'CITime\): [0-9.]+ s for [0-9]+ methods'
+    run env LAYER_ZIP=/nonexistent.zip bench/compile-share.sh 1
+    assert_failure
+    assert_output --partial 'no layer zip'
 }
