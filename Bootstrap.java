@@ -31,6 +31,7 @@ import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
 import java.util.ArrayDeque;
@@ -508,7 +509,11 @@ public final class Bootstrap {
             String script = concat(command, "printf '%s %s\\n' '", marker, "-", Integer.toString(sequence), "' \"$?\" >&9\n");
             Path file = directory.resolve("command");
             try {
-                Files.writeString(file, script);
+                // A new file renamed into place, never the old one rewritten: a shell such as dash is still reading
+                // the previous command file after its marker (to find its end), and would read our new bytes there.
+                Path next = directory.resolve("command.next");
+                Files.writeString(next, script);
+                Files.move(next, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
             } catch (IOException e) {
                 throw new FatalError(concat("cannot write ", file.toString(), ": ", e.getMessage()));
             }

@@ -105,4 +105,26 @@ class HandlerKindsTest {
             RuntimeProcess.deleteTree(root);
         }
     }
+
+    /**
+     * dash reads a sourced file on after the last command it ran (to find its end), so it may still be reading the
+     * previous command file when the runtime writes the next one: that must be a new file, or dash would run the
+     * tail of the new text. The fixture holds its first command file open; what it holds must never change.
+     */
+    @Test
+    void aCommandFileIsNeverRewrittenUnderTheShell() throws IOException {
+        Path root = RuntimeProcess.taskRoot("held_command.sh");
+        try (FakeRuntimeApi api = FakeRuntimeApi.start();
+             RuntimeProcess runtime = RuntimeProcess.start(api, "held_command.handler", root)) {
+            String first = api.enqueue("one").await().bodyText();
+            String second = api.enqueue("two").await().bodyText();
+            String third = api.enqueue("three").await().bodyText();
+            assertTrue(first.matches("[0-9]+ [0-9]+\\n"), () -> "no checksum: " + first + "\nstderr:\n" + runtime.tail());
+            assertEquals(first, second, "the command file the shell had open changed");
+            assertEquals(first, third, "the command file the shell had open changed");
+            assertEquals(List.of(), api.violations());
+        } finally {
+            RuntimeProcess.deleteTree(root);
+        }
+    }
 }

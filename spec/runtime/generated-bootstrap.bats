@@ -52,6 +52,6 @@ setup() {
 
 @test "the shell scripts of the tests pass shellcheck" {
     run shellcheck spec/support/*.sh spec/runtime/helpers.bash spec/fixtures/dispatch.sh spec/fixtures/probe.sh \
-        spec/fixtures/posix_fn.sh spec/fixtures/file_exec spec/fixtures/file_plain
+        spec/fixtures/posix_fn.sh spec/fixtures/held_command.sh spec/fixtures/file_exec spec/fixtures/file_plain
     assert_success
 }
