@@ -3,31 +3,40 @@
  *
  * How to read it: main() reads the settings and starts one Worker (or AWS_LAMBDA_MAX_CONCURRENCY of them). A Worker
  * runs the Lambda loop: get the next invocation from the Runtime API, hand it to its shell, post the answer.
- * HandlerShell owns the shell that runs the handler; LogPump carries that shell's output to the function's log;
- * ResponseStream forwards a streamed response. RuntimeApi speaks HTTP/1.1 on a plain socket. The rest are small
- * value types and helpers: error JSON, shell quoting, logging.
+ * HandlerShell owns the shell that runs the handler; LogPump carries that shell's output to the function's log and
+ * hears the shell's reports; StdoutReader takes the handler's stdout from its pipe; ResponseStream forwards a streamed
+ * response. RuntimeApi speaks HTTP/1.1 on a plain socket. The rest are small value types and helpers.
  *
  * Choices a reviewer will ask about:
  * - Plain sockets, not java.net.http: its first request costs ~350 ms of cold start, and no JDK client can send
  *   the HTTP trailers that streamed errors need (docs/runtime.md has the measurements).
- * - One long-lived shell per worker, fed commands on its stdin. The event, the response and the per-invocation
- *   header values travel through files in a private directory, so header values are read with `read -r` and never
- *   parsed as shell code, and no size or order of handler I/O can block the runtime.
- * - A tiny bash supervisor runs that shell in its own process group and kills what the handler left behind when
- *   the shell ends, so a stray background process cannot hold the log pipe open forever.
+ * - One long-lived shell per worker, fed one short command per invocation. The handler's stdin and stdout are fresh
+ *   named pipes that the runtime holds open before the handler starts: they behave as pipes (reopening /dev/stdout
+ *   appends, /dev/stdin goes on where the handler stopped), deleting /tmp cannot take the response away, and a process
+ *   left over from one invocation can neither read the next event nor write into the next response.
+ * - The shell reports "started" and "ended with status N" by opening its supervisor's stdout through /proc at the
+ *   moment it reports. No descriptor of the handler's shell carries the runtime's signalling, so a handler may use,
+ *   close or redirect any of them. The runtime calls builtins only through `command`, so functions may have any
+ *   other name. Header values reach the shell single-quoted: data, never code.
+ * - A tiny bash supervisor runs that shell in its own process group. When the shell ends it kills what is left in
+ *   the group and reports the end itself, so the end of a shell is known when the process ends, not when pipes close.
  * - No lambdas, no `+` on strings and no pattern switches: each costs an invokedynamic bootstrap at first use, in
  *   a class the AOT cache cannot hold, and cold start is this project's hardest number.
  */
 
 import java.io.BufferedInputStream;
+import java.io.BufferedOutputStream;
 import java.io.ByteArrayOutputStream;
-import java.io.FileInputStream;
 import java.io.FileOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.io.RandomAccessFile;
 import java.net.InetSocketAddress;
 import java.net.Socket;
+import java.nio.ByteBuffer;
+import java.nio.channels.Channels;
+import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -77,6 +86,15 @@ public final class Bootstrap {
         {HEADER_TRACE_ID, "_X_AMZN_TRACE_ID"},
     };
 
+    /** Lambda's limit for a buffered response: 6 MiB and 100 bytes. */
+    static final int MAX_BUFFERED_RESPONSE = 6 * 1024 * 1024 + 100;
+    /** A header line must fit in one environment string, which Linux limits to 128 KiB; a header block to 1 MiB. */
+    static final int MAX_HEADER_LINE = 128 * 1024 - 64;
+    static final int MAX_HEADER_BLOCK = 1024 * 1024;
+    /** An event up to PIPE_BUF always fits into an empty pipe, so it is written without a thread. */
+    static final int DIRECT_EVENT_BYTES = 4096;
+    /** Named pipes are made this many pairs at a time: making them costs a process. */
+    static final int PIPE_PAIRS_PER_BATCH = 32;
     /** The handler's last stderr lines kept for the error report; all of them are in the logs. */
     static final int STDERR_TAIL_LINES = 20;
     static final int STDERR_TAIL_LINE_BYTES = 1024;
@@ -95,7 +113,8 @@ public final class Bootstrap {
     public static void main(String[] args) {
         Map<String, String> env = System.getenv();
         try {
-            RuntimeApi api = RuntimeApi.fromAddress(env.get("AWS_LAMBDA_RUNTIME_API"));
+            String address = env.get("AWS_LAMBDA_RUNTIME_API");
+            RuntimeApi api = RuntimeApi.fromAddress(address);
             Handler handler;
             Options options;
             Path directory;
@@ -110,10 +129,11 @@ public final class Bootstrap {
                 api.postInitError(new ErrorReport(e.type, e.getMessage(), List.of()));
                 throw new FatalError("the handler could not be initialised");
             }
-            // Managed Instances: more workers, each with its own shell, loaded while the first one already polls.
+            // Managed Instances: more workers, each with its own shell and connection, loaded while the first one polls.
             for (int n = 2; n <= options.workers(); n++) {
                 String name = concat("worker-", Integer.toString(n));
-                new Thread(new Worker(api, handler, options, null, directory.resolve(name)), concat(RUNTIME_NAME, "-", name)).start();
+                Worker worker = new Worker(RuntimeApi.fromAddress(address), handler, options, null, directory.resolve(name));
+                new Thread(worker, concat(RUNTIME_NAME, "-", name)).start();
             }
             new Worker(api, handler, options, shell, null).run();
         } catch (FatalError e) {
@@ -126,10 +146,13 @@ public final class Bootstrap {
         System.exit(1);
     }
 
-    /** The one directory for the runtime's files: mode 700 (createTempDirectory's default), removed at exit. */
+    /** The runtime's files: one mode-700 directory (createTempDirectory's default), made again if a handler deletes it. */
     static Path privateDirectory() {
+        if (!Files.isDirectory(Path.of("/proc/self/fd"))) {
+            throw new InitError("Runtime.ProcUnavailable", "/proc is not mounted: the handler's shell reports to the runtime through /proc");
+        }
         try {
-            Path directory = Files.createTempDirectory(concat(RUNTIME_NAME, "."));
+            Path directory = Files.createTempDirectory(concat(".", RUNTIME_NAME, "."));
             Runtime.getRuntime().addShutdownHook(new Cleanup(directory));
             return directory;
         } catch (IOException e) {
@@ -199,6 +222,10 @@ public final class Bootstrap {
             if (fileName.isEmpty() || !isShellName(function)) {
                 throw new InitError("Runtime.InvalidHandler", concat("_HANDLER '", handler,
                         "' is not file.function: expected a file name, a dot, and a shell function name (letters, digits, _ and -, not starting with a digit or -)"));
+            }
+            if (function.equals("command")) {
+                throw new InitError("Runtime.InvalidHandler", concat("_HANDLER '", handler,
+                        "' names a function called 'command': the runtime calls the shell's builtins through `command`, so no function may take that name; rename it"));
             }
             return new Handler(taskRoot, checkedFile(taskRoot.resolve(concat(fileName, ".sh"))), function);
         }
@@ -290,32 +317,43 @@ public final class Bootstrap {
         }
 
         private void serve(Invocation invocation) {
-            long startMillis = System.currentTimeMillis();
-            HandlerResult result;
-            if (options.streaming()) {
-                ResponseStream stream = new ResponseStream(api, invocation.requestId(), shell.streamFile());
-                stream.start();
-                result = shell.invoke(invocation, shell.streamFile());
-                stream.finish(result.succeeded() ? null : report(invocation, result));
-            } else {
-                result = shell.invoke(invocation, shell.responseFile());
-                if (result.succeeded()) {
-                    api.postResponse(invocation.requestId(), shell.responseFile());
-                } else {
-                    api.postError(invocation.requestId(), report(invocation, result));
-                }
+            String requestId = invocation.requestId();
+            if (invocation.problem() != null) {
+                // Delivered, so it must be answered, even though the handler cannot be given it.
+                api.postError(requestId, report(invocation, new ErrorReport("Runtime.InvalidInvocation", invocation.problem(), List.of())));
+                return;
             }
-            shell.discardFiles();
+            long startMillis = System.currentTimeMillis();
+            ResponseStream stream = options.streaming() ? new ResponseStream(api, requestId) : null;
+            Stdout stdout = new Stdout(stream);
+            HandlerResult result;
+            try {
+                result = shell.invoke(invocation, stdout);
+            } catch (InitError e) {
+                api.postError(requestId, report(invocation, new ErrorReport(e.type, e.getMessage(), List.of())));
+                throw new FatalError(concat("reloading the handler failed: ", e.type, ": ", e.getMessage()));
+            }
+            ErrorReport error = result.succeeded() ? null : report(invocation, result.errorReport(handler));
+            if (stream != null) {
+                stream.finish(error);
+            } else if (error != null) {
+                api.postError(requestId, error);
+            } else if (stdout.size > MAX_BUFFERED_RESPONSE + 1) {
+                // Only the first bytes were kept: say what Lambda says of a response it cannot take.
+                api.postError(requestId, report(invocation, new ErrorReport("Function.ResponseSizeTooLarge", concat("Response payload size (",
+                        Long.toString(stdout.size), " bytes) exceeded maximum allowed payload size (", Integer.toString(MAX_BUFFERED_RESPONSE), " bytes)."), List.of())));
+            } else {
+                api.postResponse(requestId, stdout.buffer);
+            }
             if (options.xray()) {
-                logXraySegment(invocation, startMillis, System.currentTimeMillis(), !result.succeeded());
+                logXraySegment(invocation, startMillis, System.currentTimeMillis(), error != null);
             }
             if (result.shellExited()) {
                 shell.restart();
             }
         }
 
-        private ErrorReport report(Invocation invocation, HandlerResult result) {
-            ErrorReport report = result.errorReport(handler);
+        private static ErrorReport report(Invocation invocation, ErrorReport report) {
             log(WARN, invocation.requestId(), "invocation ", invocation.requestId(), " failed: ", report.type(), ": ", report.message());
             return report;
         }
@@ -325,79 +363,64 @@ public final class Bootstrap {
     // The handler's shell
 
     /**
-     * The shell that runs the handler, and the files it exchanges with the runtime.
+     * The shell that runs the handler. In function mode it is the shell file.sh's shebang names (else bash): it sources
+     * file.sh once and then calls the function once per invocation, so the function's variables persist. In file mode
+     * it is /bin/sh and runs the file as a child per invocation.
      *
-     * In function mode the shell is the one file.sh's shebang names (else bash): it sources file.sh once and then
-     * calls the function once per invocation, so the function's variables persist. In file mode it is /bin/sh and
-     * runs the file as a child per invocation. Either way the runtime writes one short command per invocation to
-     * the shell's stdin, and the shell ends it by printing a marker line that carries the handler's exit status.
+     * For each call the runtime writes a command file and sends the shell one line that sources it (a shell reads a
+     * pipe one byte per system call, a file at once). The command runs the handler with stdin and stdout on a fresh pair
+     * of named pipes and reports through /proc/SUPERVISOR/fd/1, where the log pump hears it.
      */
     static final class HandlerShell {
-        /**
-         * Runs the shell as a job in its own process group. When the shell ends, or the runtime sends SIGTERM at a
-         * deadline, it kills everything left in that group, so no handler process outlives its shell. The shell gets
-         * the log pipe a second time as descriptor 9, for the marker lines: file.sh may redirect its own stdout.
-         */
-        private static final String SUPERVISOR = "trap 'kill -KILL -- \"-$!\"; exit 143' TERM; set -m; \"$@\" 9>&1 & exec 2>/dev/null; "
-                + "wait \"$!\"; s=$?; kill -KILL -- \"-$!\"; exit \"$s\"";
+        /** $1 is the report token. On TERM (a deadline) or at the shell's end: kill the group, report, exit. */
+        private static final String SUPERVISOR = "t=$1; shift; trap 'kill -KILL -- \"-$!\"; printf \"%s exit 143\\n\" \"$t\"; exit 143' TERM; "
+                + "set -m; \"$@\" & exec 2>/dev/null; wait \"$!\"; s=$?; kill -KILL -- \"-$!\"; printf '%s exit %s\\n' \"$t\" \"$s\"; exit \"$s\"";
 
-        private static final String[] INVOCATION_FILES = {"event", "context", "response"};
         private final Handler handler;
         private final Options options;
         private final Path directory;
-        private final String marker;
+        private final String token;
+        private final byte[] sentinel = new byte[16];
+        private final ArrayDeque<Path> pipes = new ArrayDeque<>();
         private Process process;
         private OutputStream commands;
         private LogPump pump;
-        private BlockingQueue<HandlerResult> results;
-        private int sequence;
+        private BlockingQueue<Report> reports;
+        private String reportTo;
+        /** The runtime's hold on the handler's stdin; let go once the shell has opened it, so the handler sees its end. */
+        private RandomAccessFile stdinHold;
 
         private HandlerShell(Handler handler, Options options, Path directory) {
             this.handler = handler;
             this.options = options;
             this.directory = directory;
-            this.marker = concat(RUNTIME_NAME, "-", Long.toHexString(ThreadLocalRandom.current().nextLong() | 1L << 62));
+            ThreadLocalRandom.current().nextBytes(sentinel);
+            this.token = concat(RUNTIME_NAME, "-", hex(ThreadLocalRandom.current().nextLong(), 16));
         }
 
         static HandlerShell start(Handler handler, Options options, Path directory) {
-            try {
-                Files.createDirectory(directory);
-                if (options.managedInstances()) {
-                    Files.createDirectory(directory.resolve("tmp"));
-                }
-                if (options.streaming()) {
-                    makeFifo(directory.resolve("stream"));
-                }
-            } catch (IOException e) {
-                throw new InitError("Runtime.TmpUnavailable", concat("cannot prepare ", directory.toString(), ": ", e.getMessage()));
-            }
             HandlerShell shell = new HandlerShell(handler, options, directory);
             shell.load();
             return shell;
         }
 
-        Path responseFile() {
-            return directory.resolve("response");
-        }
-
-        Path streamFile() {
-            return directory.resolve("stream");
-        }
-
-        /** After the shell ended (exit, set -e or -u, a deadline): a fresh shell, and file.sh loaded again. */
+        /** After the shell ended (exit, set -e or -u, a deadline, a kill): a fresh shell, and file.sh loaded again. */
         void restart() {
             log(INFO, null, "loading ", handler.file().toString(), " again in a new shell (the previous one ended)");
-            try {
-                load();
-            } catch (InitError e) {
-                throw new FatalError(concat("reloading the handler failed: ", e.type, ": ", e.getMessage()));
-            }
+            load();
         }
 
         private void load() {
-            List<String> command = new ArrayList<>(List.of("/bin/bash", "-c", SUPERVISOR, RUNTIME_NAME));
+            if (process != null) {
+                stop();
+            }
+            prepareDirectory();
+            List<String> command = new ArrayList<>(List.of("/bin/bash", "-c", SUPERVISOR, RUNTIME_NAME, token));
             command.addAll(handler.functionMode() ? interpreterOf(handler.file()) : List.of("/bin/sh"));
             ProcessBuilder builder = new ProcessBuilder(command).directory(handler.taskRoot().toFile()).redirectErrorStream(true);
+            for (String[] pair : CONTEXT_VARIABLES) {
+                builder.environment().remove(pair[1]);
+            }
             if (options.managedInstances()) {
                 // Concurrent invocations must not meet in /tmp: each worker's handler gets a TMPDIR of its own.
                 builder.environment().put("TMPDIR", directory.resolve("tmp").toString());
@@ -405,24 +428,25 @@ public final class Bootstrap {
             try {
                 process = builder.start();
             } catch (IOException e) {
-                throw new InitError("Runtime.HandlerLoadError", concat("cannot start ", String.join(" ", command.subList(4, command.size())), ": ", e.getMessage()));
+                throw new InitError("Runtime.HandlerLoadError", concat("cannot start ", String.join(" ", command.subList(5, command.size())), ": ", e.getMessage()));
             }
             commands = process.getOutputStream();
-            results = new LinkedBlockingQueue<>();
-            pump = new LogPump(process, marker, results);
+            reports = new LinkedBlockingQueue<>();
+            reportTo = concat("/proc/", Long.toString(process.pid()), "/fd/1");
+            pump = new LogPump(process, token, reports);
             pump.start();
             if (!handler.functionMode()) {
                 return;
             }
-            HandlerResult loaded = run(concat(". ", shellQuote(handler.file().toString()), " </dev/null\n"), 0);
-            if (loaded.shellExited() || loaded.status() != 0) {
-                process.destroyForcibly();
-                throw new InitError("Runtime.HandlerLoadError", concat(loaded.describeLoadFailure(handler), loaded.lastStderrLineSuffix()));
+            HandlerResult loaded = run(concat("\\command . ", quote(handler.file().toString()), " </dev/null\n"), 0);
+            if (!loaded.succeeded()) {
+                stop();
+                throw new InitError("Runtime.HandlerLoadError", loaded.describeLoadFailure(handler));
             }
-            HandlerResult defined = run(concat("case $(command -V ", shellQuote(handler.function()),
+            HandlerResult defined = run(concat("case $(\\command -V ", quote(handler.function()),
                     " 2>/dev/null) in *' is a function'*|*' is a shell function'*) ;; *) false ;; esac\n"), 0);
-            if (defined.shellExited() || defined.status() != 0) {
-                process.destroyForcibly();
+            if (!defined.succeeded()) {
+                stop();
                 throw new InitError("Runtime.HandlerNotFound", concat(handler.file().toString(),
                         " loaded, but does not define a shell function named '", handler.function(), "'"));
             }
@@ -452,193 +476,412 @@ public final class Bootstrap {
             return space == line.length() ? List.of(line) : List.of(line.substring(0, space), line.substring(space).strip());
         }
 
-        /** Runs one invocation: the event in, the status and stderr tail out, stdout into the given file or FIFO. */
-        HandlerResult invoke(Invocation invocation, Path stdout) {
-            List<String> present = new ArrayList<>();
-            List<String> absent = new ArrayList<>();
-            ByteArrayOutputStream values = new ByteArrayOutputStream();
-            for (String[] pair : CONTEXT_VARIABLES) {
-                String value = invocation.header(pair[0]);
-                if (value == null) {
-                    absent.add(pair[1]);
-                } else {
-                    present.add(pair[1]);
-                    values.writeBytes(value.getBytes(StandardCharsets.ISO_8859_1));
-                    values.write('\n');
-                }
-            }
-            Path event = directory.resolve("event");
-            Path context = directory.resolve("context");
+        /** A handler may empty /tmp: the runtime's directory is made again whenever it is gone. */
+        private void prepareDirectory() {
             try {
-                // discardFiles removed the last ones: a background process still holding the old event reads that one.
-                Files.write(event, invocation.event());
-                Files.write(context, values.toByteArray());
+                Files.createDirectories(directory.resolve(options.managedInstances() ? "tmp" : "."));
             } catch (IOException e) {
-                throw new FatalError(concat("cannot write the event to ", directory.toString(), ": ", e.getMessage()));
+                throw new FatalError(concat("cannot make ", directory.toString(), ": ", e.getMessage()));
             }
-            StringBuilder script = new StringBuilder();
-            if (!absent.isEmpty()) {
-                script.append("unset -v ").append(String.join(" ", absent)).append('\n');
-            }
-            // Header values are data: the shell reads them with `read -r`; it never parses them as code.
-            script.append('{');
-            for (String name : present) {
-                script.append(" IFS= read -r ").append(name).append(';');
-            }
-            script.append(" } <").append(shellQuote(context.toString())).append("\nexport ").append(String.join(" ", present)).append('\n');
-            String redirections = concat(" <", shellQuote(event.toString()), " >", shellQuote(stdout.toString()), "\n");
-            if (handler.functionMode()) {
-                // The function may have changed directory last time; each invocation starts in the task root.
-                script.append("cd -P -- ").append(shellQuote(handler.taskRoot().toString())).append(" && ")
-                        .append(shellQuote(handler.function())).append(redirections);
-            } else {
-                script.append(Files.isExecutable(handler.file()) ? "" : "/bin/sh ").append(shellQuote(handler.file().toString())).append(redirections);
-            }
-            pump.requestId = invocation.requestId();
-            long deadline = options.managedInstances() ? parseDecimal(invocation.header(HEADER_DEADLINE_MS), 15) : 0;
-            return run(script.toString(), Math.max(deadline, 0));
         }
 
         /**
-         * Writes one command and its marker line to a file and has the shell source it (a shell reads commands from a
-         * pipe one byte per system call), then waits for the pump to see that marker or the shell's end.
-         * With a deadline (Managed Instances only), a handler still running at the deadline is stopped with its group.
+         * Runs one invocation: the event in, the status and stderr tail out, stdout into the given sink. A shell that
+         * ended while idle is replaced first; a handler that could not be started at all (its shell died, its pipes were
+         * deleted) is tried once more, as it has not seen the event.
+         */
+        HandlerResult invoke(Invocation invocation, Stdout stdout) {
+            if (!process.isAlive() || !reports.isEmpty()) {
+                log(WARN, invocation.requestId(), "the handler's shell ended while idle; loading ", handler.file().toString(), " again");
+                load();
+            }
+            HandlerResult result = attempt(invocation, stdout);
+            if (!result.started()) {
+                log(WARN, invocation.requestId(), "the handler could not be started (", result.describeFailure(handler), "); trying again");
+                if (result.shellExited()) {
+                    load();
+                }
+                result = attempt(invocation, stdout);
+            }
+            return result;
+        }
+
+        private HandlerResult attempt(Invocation invocation, Stdout stdout) {
+            Path in = nextPipe();
+            Path out = nextPipe();
+            // "rw" opens a named pipe without waiting for the other side, and keeps it alive if a handler deletes its name.
+            try (RandomAccessFile stdoutPipe = new RandomAccessFile(out.toFile(), "rw");
+                    RandomAccessFile stdinPipe = new RandomAccessFile(in.toFile(), "rw")) {
+                byte[] event = invocation.event();
+                if (event.length <= DIRECT_EVENT_BYTES) {
+                    stdinPipe.write(event);
+                } else {
+                    new EventWriter(new FileOutputStream(in.toFile()), event).start();
+                }
+                stdinHold = stdinPipe;
+                StdoutReader reader = new StdoutReader(stdoutPipe, sentinel, stdout);
+                reader.start();
+                pump.requestId = invocation.requestId();
+                long deadline = options.managedInstances() ? Math.max(parseDecimal(invocation.header(HEADER_DEADLINE_MS), 15), 0) : 0;
+                HandlerResult result = run(invocationCommand(invocation, in, out), deadline);
+                reader.finish();
+                return result;
+            } catch (IOException e) {
+                throw new FatalError(concat("cannot use the handler's pipes in ", directory.toString(), ": ", e.getMessage()));
+            } finally {
+                stdinHold = null;
+                deleteQuietly(in);
+                deleteQuietly(out);
+            }
+        }
+
+        /** The command for one invocation: context variables, then the handler with its pipes, announced as started. */
+        private String invocationCommand(Invocation invocation, Path in, Path out) {
+            StringBuilder command = new StringBuilder(512);
+            StringBuilder absent = new StringBuilder();
+            StringBuilder present = new StringBuilder();
+            for (String[] pair : CONTEXT_VARIABLES) {
+                String value = invocation.header(pair[0]);
+                if (value == null) {
+                    absent.append(' ').append(pair[1]);
+                } else {
+                    // Bytes as they came (Latin-1 chars), single-quoted: the shell takes them literally. NUL cannot be in a variable.
+                    present.append(' ').append(pair[1]).append("='").append(value.replace("\0", "").replace("'", "'\\''")).append('\'');
+                }
+            }
+            if (absent.length() > 0) {
+                command.append("\\command unset -v").append(absent).append('\n');
+            }
+            if (present.length() > 0) {
+                command.append("\\command export").append(present).append('\n');
+            }
+            if (handler.functionMode()) {
+                // The function may have changed directory last time; each invocation starts in the task root.
+                command.append("\\command cd -P -- ").append(quote(handler.taskRoot().toString())).append(" && ");
+            }
+            command.append("{ \\command printf '%s started\\n' ").append(token).append(" >|").append(reportTo).append(" && ");
+            if (handler.functionMode()) {
+                command.append(quote(handler.function()));
+            } else {
+                command.append(Files.isExecutable(handler.file()) ? "" : "/bin/sh ").append(quote(handler.file().toString()));
+            }
+            return command.append("; } <").append(quote(in.toString())).append(" >|").append(quote(out.toString())).append('\n').toString();
+        }
+
+        /**
+         * Writes one command and its report line to a new file renamed into place (dash still reads the previous one
+         * after its last command, to find its end), has the shell source it, and waits for the end report. The wait is
+         * bounded by the shell's life; with a deadline (Managed Instances only) a handler still running then is killed.
          */
         private HandlerResult run(String command, long deadlineMillis) {
-            sequence++;
-            String script = concat(command, "printf '%s %s\\n' '", marker, "-", Integer.toString(sequence), "' \"$?\" >&9\n");
+            String script = concat(command, "\\command printf '%s end %s\\n' ", token, " \"$?\" >|", reportTo, " || \\command exit 125\n");
             Path file = directory.resolve("command");
             try {
-                // A new file renamed into place, never the old one rewritten: a shell such as dash is still reading
-                // the previous command file after its marker (to find its end), and would read our new bytes there.
+                prepareDirectory();
                 Path next = directory.resolve("command.next");
-                Files.writeString(next, script);
+                Files.write(next, script.getBytes(StandardCharsets.ISO_8859_1));
                 Files.move(next, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-            } catch (IOException e) {
-                throw new FatalError(concat("cannot write ", file.toString(), ": ", e.getMessage()));
-            }
-            try {
-                commands.write(concat(". ", shellQuote(file.toString()), "\n").getBytes(StandardCharsets.UTF_8));
+                // If the file is gone before the shell reads it, the shell still reports, as not started.
+                // Not `. file || report`: errexit is off inside the left side of ||, and `set -e` handlers rely on it.
+                commands.write(concat("\\command . ", quote(file.toString()), "; case $? in 0) ;; *) \\command printf '%s end 126\\n' ", token,
+                        " >|", reportTo, " || \\command exit 126 ;; esac\n").getBytes(StandardCharsets.ISO_8859_1));
                 commands.flush();
             } catch (IOException e) {
-                // The shell is gone; the pump reports how it ended.
+                // The shell is gone, or /tmp is unusable: the wait below sees the shell's end, or its report.
             }
+            boolean started = false;
             try {
                 for (;;) {
-                    HandlerResult result = deadlineMillis == 0 ? results.take()
-                            : results.poll(deadlineMillis - System.currentTimeMillis(), TimeUnit.MILLISECONDS);
-                    if (result == null) {
-                        process.destroy(); // SIGTERM: the supervisor kills the whole group, then exits
-                        return results.take().timedOut();
+                    long wait = deadlineMillis == 0 ? 1000 : Math.min(1000, deadlineMillis - System.currentTimeMillis());
+                    Report report = wait <= 0 ? null : reports.poll(wait, TimeUnit.MILLISECONDS);
+                    if (report == null && deadlineMillis != 0 && System.currentTimeMillis() >= deadlineMillis) {
+                        stop();
+                        return new HandlerResult(started, true, 137, true, pump.takeTail());
                     }
-                    if (result.shellExited() || result.sequence() == sequence) {
-                        return result;
+                    if (report == null && !process.isAlive()) {
+                        // The supervisor itself was killed before it could report; its last lines may still come.
+                        report = reports.poll(100, TimeUnit.MILLISECONDS);
+                        if (report == null) {
+                            report = new Report(Report.EXIT, process.exitValue(), pump.takeTail());
+                        }
                     }
+                    if (report == null) {
+                        continue;
+                    }
+                    if (report.kind() == Report.STARTED) {
+                        started = true;
+                        letGoOfStdin();
+                        continue;
+                    }
+                    return new HandlerResult(started, report.kind() == Report.EXIT, report.status(), false, report.stderrTail());
                 }
             } catch (InterruptedException e) {
                 throw new FatalError("interrupted while waiting for the handler");
             }
         }
 
-        /** The event can be megabytes: nothing of an invocation stays in /tmp after it. */
-        void discardFiles() {
-            for (String name : INVOCATION_FILES) {
-                try {
-                    Files.deleteIfExists(directory.resolve(name));
-                } catch (IOException e) {
-                    log(WARN, null, "cannot delete ", directory.resolve(name).toString(), ": ", e.getMessage());
+        private void letGoOfStdin() {
+            try {
+                if (stdinHold != null) {
+                    stdinHold.close();
                 }
+            } catch (IOException e) {
+                // Closing a pipe we only held cannot lose data.
             }
         }
 
-        private static void makeFifo(Path path) throws IOException {
+        /** Kills the shell, everything it started (setsid or not) and its supervisor, and waits (bounded) for the end. */
+        private void stop() {
+            for (ProcessHandle descendant : process.descendants().toList()) {
+                descendant.destroyForcibly();
+            }
+            process.destroy();
             try {
-                Process mkfifo = new ProcessBuilder("mkfifo", "-m", "600", path.toString()).inheritIO().start();
-                if (mkfifo.waitFor() != 0) {
-                    throw new IOException(concat("mkfifo ", path.toString(), " failed"));
+                if (!process.waitFor(5, TimeUnit.SECONDS)) {
+                    process.destroyForcibly();
                 }
             } catch (InterruptedException e) {
-                throw new IOException("interrupted while making a FIFO");
+                process.destroyForcibly();
+            }
+        }
+
+        /** The next fresh named pipe, made in batches (one mkfifo process per batch) in a directory that may be remade. */
+        private Path nextPipe() {
+            if (pipes.isEmpty() || !Files.exists(pipes.peek())) {
+                pipes.clear();
+                prepareDirectory();
+                List<String> mkfifo = new ArrayList<>(List.of("mkfifo", "-m", "600"));
+                String batch = hex(ThreadLocalRandom.current().nextLong(), 8);
+                for (int i = 0; i < 2 * PIPE_PAIRS_PER_BATCH; i++) {
+                    Path pipe = directory.resolve(concat("pipe-", batch, "-", Integer.toString(i)));
+                    pipes.add(pipe);
+                    mkfifo.add(pipe.toString());
+                }
+                try {
+                    if (new ProcessBuilder(mkfifo).inheritIO().start().waitFor() != 0) {
+                        throw new IOException("mkfifo failed");
+                    }
+                } catch (IOException | InterruptedException e) {
+                    throw new FatalError(concat("cannot make named pipes in ", directory.toString(), ": ", e.getMessage()));
+                }
+            }
+            return pipes.poll();
+        }
+
+        private static void deleteQuietly(Path path) {
+            try {
+                Files.deleteIfExists(path);
+            } catch (IOException e) {
+                log(WARN, null, "cannot delete ", path.toString(), ": ", e.getMessage());
             }
         }
     }
 
+    /** Feeds an event too large for an empty pipe; ends when the handler has read it or the pipe has no reader left. */
+    static final class EventWriter extends Thread {
+        private final OutputStream pipe;
+        private final byte[] event;
+
+        EventWriter(OutputStream pipe, byte[] event) {
+            super(concat(RUNTIME_NAME, "-event"));
+            setDaemon(true);
+            this.pipe = pipe;
+            this.event = event;
+        }
+
+        @Override
+        public void run() {
+            try (OutputStream out = pipe) {
+                out.write(event);
+            } catch (IOException e) {
+                // The handler returned without reading all of its event, as it may.
+            }
+        }
+    }
+
+    /** What the handler printed: kept in memory up to one byte over Lambda's limit and counted, or streamed. */
+    static final class Stdout {
+        final ResponseStream stream;
+        final Bytes buffer = new Bytes();
+        long size;
+
+        Stdout(ResponseStream stream) {
+            this.stream = stream;
+        }
+
+        void accept(byte[] bytes, int length) {
+            size += length;
+            if (stream != null) {
+                stream.forward(bytes, length);
+            } else if (buffer.size() <= MAX_BUFFERED_RESPONSE) {
+                buffer.write(bytes, 0, (int) Math.min(length, MAX_BUFFERED_RESPONSE + 1L - buffer.size()));
+            }
+        }
+    }
+
+    /** A byte buffer whose array can be posted without a copy. */
+    static final class Bytes extends ByteArrayOutputStream {
+        byte[] array() {
+            return buf;
+        }
+    }
+
+    /**
+     * Reads the handler's stdout pipe into the sink. The runtime holds the pipe open for writing too, so its end is
+     * not the pipe's end of file (a background process may hold it for hours) but a random sentinel the runtime writes
+     * after the handler returned: what came before it is the response, anything later belongs to no invocation.
+     */
+    static final class StdoutReader extends Thread {
+        private final RandomAccessFile pipe;
+        private final byte[] sentinel;
+        private final Stdout sink;
+        private final ByteArrayOutputStream last = new ByteArrayOutputStream();
+        private volatile boolean ending;
+
+        StdoutReader(RandomAccessFile pipe, byte[] sentinel, Stdout sink) {
+            super(concat(RUNTIME_NAME, "-stdout"));
+            setDaemon(true);
+            this.pipe = pipe;
+            this.sentinel = sentinel;
+            this.sink = sink;
+        }
+
+        @Override
+        public void run() {
+            byte[] buffer = new byte[64 * 1024];
+            try {
+                for (;;) {
+                    int n = pipe.read(buffer);
+                    if (!ending) {
+                        sink.accept(buffer, n);
+                        continue;
+                    }
+                    // The sentinel may be in the pipe now: collect and look for it.
+                    last.write(buffer, 0, n);
+                    byte[] bytes = last.toByteArray();
+                    int at = indexOf(bytes, sentinel);
+                    if (at >= 0) {
+                        sink.accept(bytes, at);
+                        return;
+                    }
+                }
+            } catch (IOException e) {
+                log(ERROR, null, "reading the handler's stdout failed: ", e.toString());
+            }
+        }
+
+        void finish() throws IOException {
+            ending = true;
+            pipe.write(sentinel);
+            try {
+                join();
+            } catch (InterruptedException e) {
+                throw new FatalError("interrupted while reading the handler's stdout");
+            }
+        }
+    }
+
+    /** What the shell reported: the handler started, the command ended with a status, or the shell exited. */
+    record Report(char kind, int status, List<byte[]> stderrTail) {
+        static final char STARTED = 's';
+        static final char END = 'e';
+        static final char EXIT = 'x';
+    }
+
     /**
      * Copies the shell's output (the handler's stderr, and anything a shell prints outside a handler call) to the
-     * function's log, keeps the last lines for error reports, and turns marker lines into results.
+     * function's log, keeps the last lines for error reports, and turns the shell's report lines into Reports.
+     * After the supervisor's exit report it stops reading: what a leftover process writes then belongs to no invocation.
      */
     static final class LogPump extends Thread {
         private static final int MAX_LINE = 64 * 1024;
         private final Process process;
         private final InputStream logs;
-        private final byte[] marker;
-        private final BlockingQueue<HandlerResult> results;
+        private final byte[] token;
+        private final BlockingQueue<Report> reports;
         private final ArrayDeque<byte[]> tail = new ArrayDeque<>();
         private final ByteArrayOutputStream line = new ByteArrayOutputStream();
         /** The invocation that JSON log lines are attributed to: the current one, or the last one. */
         volatile String requestId;
 
-        LogPump(Process process, String marker, BlockingQueue<HandlerResult> results) {
+        LogPump(Process process, String token, BlockingQueue<Report> reports) {
             super(concat(RUNTIME_NAME, "-log-pump"));
             setDaemon(true);
             this.process = process;
             this.logs = process.getInputStream();
-            this.marker = marker.getBytes(StandardCharsets.US_ASCII);
-            this.results = results;
+            this.token = token.getBytes(StandardCharsets.US_ASCII);
+            this.reports = reports;
         }
 
         @Override
         public void run() {
             byte[] buffer = new byte[16 * 1024];
-            try {
+            try (InputStream in = logs) {
                 int n;
-                while ((n = logs.read(buffer)) > 0) {
+                while ((n = in.read(buffer)) > 0) {
                     int start = 0;
                     for (int i = 0; i < n; i++) {
                         if (buffer[i] == '\n') {
                             line.write(buffer, start, i - start);
-                            endLine();
                             start = i + 1;
+                            if (endLine()) {
+                                return;
+                            }
                         }
                     }
                     line.write(buffer, start, n - start);
                     if (line.size() > MAX_LINE) {
-                        // Pass a very long line on in pieces, keeping a little in case a marker straddles the cut.
+                        // Pass a very long line on in pieces, keeping a little in case a report straddles the cut.
                         byte[] bytes = line.toByteArray();
-                        int keep = marker.length + 32;
+                        int keep = token.length + 32;
                         logHandlerLine(bytes, bytes.length - keep);
                         line.reset();
                         line.write(bytes, bytes.length - keep, keep);
                     }
                 }
             } catch (IOException e) {
-                // The pipe broke: the same as the shell's end.
+                // The pipe broke: the same as its end.
             }
             if (line.size() > 0) {
                 logHandlerLine(line.toByteArray(), line.size());
             }
-            int status;
+            int status = -1;
             try {
-                status = process.waitFor();
+                status = process.waitFor(1, TimeUnit.SECONDS) ? process.exitValue() : -1;
             } catch (InterruptedException e) {
-                status = -1;
+                // Report the end without a status.
             }
-            results.add(new HandlerResult(0, status, true, false, takeTail()));
+            reports.add(new Report(Report.EXIT, status, takeTail()));
         }
 
-        private void endLine() {
+        /** Logs one line or turns it into a Report; true after the supervisor's exit report. */
+        private boolean endLine() {
             byte[] bytes = line.toByteArray();
             line.reset();
-            int at = lastIndexOf(bytes, marker);
-            long[] sequenceAndStatus = at < 0 ? null : parseMarkerSuffix(bytes, at + marker.length);
-            if (sequenceAndStatus == null) {
+            int at = lastIndexOf(bytes, token);
+            Report report = at < 0 ? null : parseReport(new String(bytes, at + token.length, bytes.length - at - token.length, StandardCharsets.ISO_8859_1));
+            if (report == null) {
                 logHandlerLine(bytes, bytes.length);
-                return;
+                return false;
             }
             if (at > 0) {
                 logHandlerLine(bytes, at); // the handler's last line had no newline
             }
-            results.add(new HandlerResult((int) sequenceAndStatus[0], (int) sequenceAndStatus[1], false, false, takeTail()));
+            if (report.kind() == Report.STARTED) {
+                takeTail(); // the stderr of an invocation starts here
+            }
+            reports.add(new Report(report.kind(), report.status(), report.kind() == Report.STARTED ? List.of() : takeTail()));
+            return report.kind() == Report.EXIT;
+        }
+
+        /** " started", " end STATUS" or " exit STATUS" after the token, else null. */
+        static Report parseReport(String rest) {
+            if (rest.equals(" started")) {
+                return new Report(Report.STARTED, 0, List.of());
+            }
+            char kind = rest.startsWith(" end ") ? Report.END : rest.startsWith(" exit ") ? Report.EXIT : 0;
+            long status = kind == 0 ? -1 : parseDecimal(rest.substring(kind == Report.END ? 5 : 6), 9);
+            return status < 0 ? null : new Report(kind, (int) status, List.of());
         }
 
         private void logHandlerLine(byte[] bytes, int length) {
@@ -651,66 +894,55 @@ public final class Bootstrap {
                 System.err.write(out, 0, out.length);
                 System.err.flush();
             }
-            if (tail.size() == STDERR_TAIL_LINES) {
-                tail.removeFirst();
+            synchronized (tail) {
+                if (tail.size() == STDERR_TAIL_LINES) {
+                    tail.removeFirst();
+                }
+                byte[] kept = new byte[Math.min(length, STDERR_TAIL_LINE_BYTES)];
+                System.arraycopy(bytes, 0, kept, 0, kept.length);
+                tail.addLast(kept);
             }
-            byte[] kept = new byte[Math.min(length, STDERR_TAIL_LINE_BYTES)];
-            System.arraycopy(bytes, 0, kept, 0, kept.length);
-            tail.addLast(kept);
         }
 
-        private List<byte[]> takeTail() {
-            List<byte[]> lines = new ArrayList<>(tail);
-            tail.clear();
-            return lines;
-        }
-
-        /** Parses "-SEQUENCE STATUS" up to the end of the line, or returns null when it is not a marker. */
-        static long[] parseMarkerSuffix(byte[] bytes, int from) {
-            if (from >= bytes.length || bytes[from] != '-') {
-                return null;
+        List<byte[]> takeTail() {
+            synchronized (tail) {
+                List<byte[]> lines = new ArrayList<>(tail);
+                tail.clear();
+                return lines;
             }
-            int space = from + 1;
-            while (space < bytes.length && bytes[space] != ' ') {
-                space++;
-            }
-            long sequence = parseDecimal(new String(bytes, from + 1, space - from - 1, StandardCharsets.ISO_8859_1), 9);
-            long status = space >= bytes.length ? -1 : parseDecimal(new String(bytes, space + 1, bytes.length - space - 1, StandardCharsets.ISO_8859_1), 9);
-            return sequence < 0 || status < 0 ? null : new long[] {sequence, status};
         }
     }
 
-    /** How one call into the shell ended: the marker's status, or the shell's own end. */
-    record HandlerResult(int sequence, int status, boolean shellExited, boolean deadlinePassed, List<byte[]> stderrTail) {
+    /** How one call into the shell ended: whether the handler started, the status, and the shell's own end. */
+    record HandlerResult(boolean started, boolean shellExited, int status, boolean deadlinePassed, List<byte[]> stderrTail) {
         boolean succeeded() {
             return !shellExited && status == 0;
         }
 
-        HandlerResult timedOut() {
-            return new HandlerResult(sequence, status, true, true, stderrTail);
-        }
-
-        String lastStderrLine() {
-            for (int i = stderrTail.size() - 1; i >= 0; i--) {
-                String line = new String(stderrTail.get(i), StandardCharsets.UTF_8).strip();
-                if (!line.isEmpty()) {
-                    return line;
+        List<String> lines() {
+            List<String> lines = new ArrayList<>();
+            for (byte[] line : stderrTail) {
+                String text = new String(line, StandardCharsets.UTF_8).stripTrailing();
+                if (!text.isEmpty()) {
+                    lines.add(text);
                 }
             }
-            return null;
-        }
-
-        String lastStderrLineSuffix() {
-            String line = lastStderrLine();
-            return line == null ? "" : concat(": ", line);
+            return lines;
         }
 
         String describeLoadFailure(Handler handler) {
             String file = handler.file().toString();
+            List<String> lines = lines();
+            for (String line : lines) {
+                if (line.toLowerCase(Locale.ROOT).contains("syntax error")) {
+                    return concat("cannot load ", file, ": ", line.strip());
+                }
+            }
+            String last = lines.isEmpty() ? "" : concat(": ", lines.get(lines.size() - 1).strip());
             return shellExited
-                    ? concat("the shell exited with status ", Integer.toString(status), " while loading ", file)
+                    ? concat("the shell exited with status ", Integer.toString(status), " while loading ", file, last)
                     : concat("loading ", file, " returned status ", Integer.toString(status),
-                            " (the status of its last command: end the file with `true` if that failure is intended)");
+                            " (the status of its last command: end the file with `true` if that failure is intended)", last);
         }
 
         String describeFailure(Handler handler) {
@@ -728,28 +960,30 @@ public final class Bootstrap {
         }
 
         /**
-         * The documented rule: if the last non-blank stderr line reads "Type: message", Type and message are the
-         * error's type and message; otherwise the type is HandlerFailed and the message is that line (or, with no
-         * stderr at all, what happened). The stack trace is the last stderr lines, then what happened.
+         * The documented rule, as for an exception: the last stderr line that reads "Type: message" (at the start of
+         * the line) gives the type and the message, and the lines after it are the stack trace. Without one, the type is
+         * HandlerFailed and the message the last line (or, with no stderr at all, what happened), and the stack trace
+         * is the last lines. Either way the stack trace ends with what happened.
          */
         ErrorReport errorReport(Handler handler) {
-            List<String> stackTrace = new ArrayList<>();
-            for (byte[] line : stderrTail) {
-                stackTrace.add(new String(line, StandardCharsets.UTF_8));
-            }
-            stackTrace.add(describeFailure(handler));
+            String what = describeFailure(handler);
+            List<String> lines = lines();
             if (deadlinePassed) {
-                return new ErrorReport("Sandbox.Timedout", describeFailure(handler), stackTrace);
+                lines.add(what);
+                return new ErrorReport("Sandbox.Timedout", what, lines);
             }
-            String last = lastStderrLine();
-            if (last == null) {
-                return new ErrorReport("HandlerFailed", describeFailure(handler), stackTrace);
+            for (int i = lines.size() - 1; i >= 0; i--) {
+                String line = lines.get(i);
+                int colon = line.indexOf(": ");
+                if (colon > 0 && isErrorTypeName(line.substring(0, colon))) {
+                    List<String> stackTrace = new ArrayList<>(lines.subList(i + 1, lines.size()));
+                    stackTrace.add(what);
+                    return new ErrorReport(line.substring(0, colon), line.substring(colon + 2).strip(), stackTrace);
+                }
             }
-            int colon = last.indexOf(": ");
-            if (colon > 0 && isErrorTypeName(last.substring(0, colon))) {
-                return new ErrorReport(last.substring(0, colon), last.substring(colon + 2), stackTrace);
-            }
-            return new ErrorReport("HandlerFailed", last, stackTrace);
+            String message = lines.isEmpty() ? what : lines.get(lines.size() - 1).strip();
+            lines.add(what);
+            return new ErrorReport("HandlerFailed", message, lines);
         }
 
         static boolean isErrorTypeName(String name) {
@@ -767,54 +1001,33 @@ public final class Bootstrap {
     }
 
     /**
-     * A streamed response: reads the handler's stdout from the FIFO as it is written and forwards it in HTTP chunks,
-     * starting the POST at the first byte so that a handler failing before any output can still use /error.
+     * A streamed response: forwards the handler's stdout in HTTP chunks as it comes, starting the POST at the first
+     * byte so that a handler failing before any output can still use /error.
      */
-    static final class ResponseStream extends Thread {
+    static final class ResponseStream {
         /** API Gateway wants the HTTP-integration prelude within the first 16 KB. */
         private static final int PRELUDE_LIMIT = 16 * 1024;
         private final RuntimeApi api;
         private final String requestId;
-        private final Path fifo;
         private final ByteArrayOutputStream undecided = new ByteArrayOutputStream();
-        private volatile boolean opened;
         private Socket socket;
         private OutputStream out;
         private IOException failure;
 
-        ResponseStream(RuntimeApi api, String requestId, Path fifo) {
-            super(concat(RUNTIME_NAME, "-response-stream"));
-            setDaemon(true);
+        ResponseStream(RuntimeApi api, String requestId) {
             this.api = api;
             this.requestId = requestId;
-            this.fifo = fifo;
-        }
-
-        @Override
-        public void run() {
-            // Opening a FIFO waits for its writer: the shell opens it when it starts the handler.
-            try (InputStream in = new FileInputStream(fifo.toFile())) {
-                opened = true;
-                byte[] buffer = new byte[16 * 1024];
-                int n;
-                while ((n = in.read(buffer)) > 0) {
-                    forward(buffer, n);
-                }
-            } catch (IOException e) {
-                failure = e;
-            }
         }
 
         /** Holds back the start of the output until it is clear whether it opens with the HTTP-integration prelude. */
-        private void forward(byte[] buffer, int n) {
+        void forward(byte[] buffer, int n) {
             if (out == null && failure == null) {
                 undecided.write(buffer, 0, n);
                 int prelude = preludeLength(undecided.toByteArray());
-                if (prelude == 0) {
-                    return; // not decided yet
+                if (prelude != 0) {
+                    startPost(prelude > 0);
+                    writeChunk(undecided.toByteArray(), undecided.size());
                 }
-                startPost(prelude > 0);
-                writeChunk(undecided.toByteArray(), undecided.size());
                 return;
             }
             writeChunk(buffer, n);
@@ -863,10 +1076,10 @@ public final class Bootstrap {
         private void startPost(boolean httpIntegration) {
             try {
                 socket = api.connect();
-                out = socket.getOutputStream();
+                out = new BufferedOutputStream(socket.getOutputStream(), 16 * 1024 + 16);
                 StringBuilder head = api.requestHead("POST", concat(API_BASE, "invocation/", pathSegment(requestId), "/response"));
                 head.append(HEADER_RESPONSE_MODE).append(": streaming\r\nTransfer-Encoding: chunked\r\nTrailer: ")
-                        .append(HEADER_ERROR_TYPE).append(", ").append(HEADER_ERROR_BODY).append("\r\n");
+                        .append(HEADER_ERROR_TYPE).append(", ").append(HEADER_ERROR_BODY).append("\r\nConnection: close\r\n");
                 if (httpIntegration) {
                     head.append("Content-Type: ").append(HTTP_INTEGRATION_CONTENT_TYPE).append("\r\n");
                 }
@@ -878,7 +1091,7 @@ public final class Bootstrap {
 
         private void writeChunk(byte[] bytes, int length) {
             if (failure != null || length == 0) {
-                return; // keep draining the FIFO so the handler never blocks on a dead stream
+                return; // keep draining the pipe so the handler never blocks on a dead stream
             }
             try {
                 out.write(concat(Integer.toHexString(length), "\r\n").getBytes(StandardCharsets.ISO_8859_1));
@@ -891,21 +1104,8 @@ public final class Bootstrap {
             }
         }
 
-        /** After the handler returned: wait for the last byte, then end the stream, with error trailers on failure. */
+        /** After the handler returned and its output was read: end the stream, with error trailers on failure. */
         void finish(ErrorReport error) {
-            if (!opened) {
-                // The shell never opened the FIFO (it ended first): open it ourselves so the reader sees its end.
-                try (OutputStream release = new FileOutputStream(fifo.toFile())) {
-                    release.flush();
-                } catch (IOException e) {
-                    log(WARN, requestId, "cannot release the response stream: ", e.getMessage());
-                }
-            }
-            try {
-                join();
-            } catch (InterruptedException e) {
-                throw new FatalError("interrupted while streaming a response");
-            }
             if (out == null && failure == null && undecided.size() > 0) {
                 startPost(preludeLength(undecided.toByteArray()) > 0);
                 writeChunk(undecided.toByteArray(), undecided.size());
@@ -913,7 +1113,7 @@ public final class Bootstrap {
             if (out == null && failure == null) {
                 // Nothing was written: an ordinary answer, so a failure before the first byte still uses /error.
                 if (error == null) {
-                    api.postResponse(requestId, null);
+                    api.postResponse(requestId, new Bytes());
                 } else {
                     api.postError(requestId, error);
                 }
@@ -930,7 +1130,7 @@ public final class Bootstrap {
                 }
                 out.write(end.append("\r\n").toString().getBytes(StandardCharsets.ISO_8859_1));
                 out.flush();
-                api.checkAnswer(requestId, concat("streamed response ", requestId), readReply(RuntimeApi.buffered(closing)), -1);
+                api.checkAnswer(requestId, concat("streamed response ", requestId), readReply(new BufferedInputStream(closing.getInputStream())), -1);
             } catch (IOException e) {
                 log(ERROR, requestId, "streaming the response of ", requestId, " failed: ", e.toString());
             }
@@ -940,8 +1140,11 @@ public final class Bootstrap {
     // ---------------------------------------------------------------------------------------------------------------
     // The Runtime API
 
-    /** One invocation as /next delivered it. Header names are kept lower-case: HTTP header names are case-insensitive. */
-    record Invocation(String requestId, Map<String, String> headers, byte[] event) {
+    /**
+     * One invocation as /next delivered it. Header names are kept lower-case (HTTP header names are case-insensitive).
+     * A problem is set when the invocation cannot be given to the handler (it is answered with an error).
+     */
+    record Invocation(String requestId, Map<String, String> headers, byte[] event, String problem) {
         String header(String name) {
             return headers.get(name.toLowerCase(Locale.ROOT));
         }
@@ -976,10 +1179,17 @@ public final class Bootstrap {
         }
     }
 
-    /** The Runtime API client: one plain HTTP/1.1 connection per request, which also survives the freeze between invocations. */
+    /**
+     * The Runtime API client of one worker: plain HTTP/1.1 on one kept-alive connection. Before each request it checks
+     * that the connection has not been closed by the other side (as across a long freeze), and if so opens a new one:
+     * nothing was sent on the dead one, so nothing is lost or repeated.
+     */
     static final class RuntimeApi {
         private final String host;
         private final int port;
+        private SocketChannel channel;
+        private InputStream in;
+        private OutputStream out;
 
         private RuntimeApi(String host, int port) {
             this.host = host;
@@ -1002,14 +1212,18 @@ public final class Bootstrap {
             return new RuntimeApi(host, port);
         }
 
-        /** GET /next, with no read timeout: the environment may be frozen inside this call for any length of time. */
+        /**
+         * GET /next, with no read timeout: the environment may be frozen inside this call for any length of time. Once an
+         * answer has begun, an invocation may have been handed out, so /next is never asked again before it is answered.
+         */
         Invocation nextInvocation() {
             HttpReply reply = null;
             for (int attempt = 0; reply == null; attempt++) {
-                try (Socket socket = connect()) {
-                    socket.getOutputStream().write(requestHead("GET", concat(API_BASE, "invocation/next")).append("\r\n").toString()
-                            .getBytes(StandardCharsets.ISO_8859_1));
-                    reply = readReply(buffered(socket));
+                try {
+                    reply = exchange(requestHead("GET", concat(API_BASE, "invocation/next")), null);
+                } catch (ReplyBroken e) {
+                    throw new FatalError(concat("GET /next: the answer broke off (", e.getMessage(),
+                            "); exiting, so that Lambda fails the invocation it may have handed out instead of losing it"));
                 } catch (IOException e) {
                     if (attempt == NEXT_RETRY_DELAYS_MS.length) {
                         throw new FatalError(concat("GET /next failed ", Integer.toString(attempt + 1), " times: ", e.toString()));
@@ -1025,52 +1239,38 @@ public final class Bootstrap {
             if (requestId == null || requestId.isEmpty()) {
                 throw new FatalError(concat("GET /next answered without a ", HEADER_REQUEST_ID, " header"));
             }
-            return new Invocation(requestId, reply.headers(), reply.body());
+            return new Invocation(requestId, reply.headers(), reply.body(), reply.problem());
         }
 
-        /** Posts the handler's stdout, streamed from its file (null or missing: an empty response). */
-        void postResponse(String requestId, Path response) {
-            post(requestId, concat(API_BASE, "invocation/", pathSegment(requestId), "/response"), null, response, null);
+        void postResponse(String requestId, Bytes body) {
+            post(requestId, concat(API_BASE, "invocation/", pathSegment(requestId), "/response"), null, body.array(), body.size());
         }
 
         void postError(String requestId, ErrorReport report) {
-            post(requestId, concat(API_BASE, "invocation/", pathSegment(requestId), "/error"), report.headerType(), null, report.json());
+            byte[] json = report.json();
+            post(requestId, concat(API_BASE, "invocation/", pathSegment(requestId), "/error"), report.headerType(), json, json.length);
         }
 
         void postInitError(ErrorReport report) {
-            post(null, concat(API_BASE, "init/error"), report.headerType(), null, report.json());
+            byte[] json = report.json();
+            post(null, concat(API_BASE, "init/error"), report.headerType(), json, json.length);
         }
 
-        private void post(String requestId, String path, String errorType, Path bodyFile, byte[] body) {
-            long length = body != null ? body.length : 0;
-            try (Socket socket = connect()) {
-                if (bodyFile != null && Files.exists(bodyFile)) {
-                    length = Files.size(bodyFile);
-                }
-                StringBuilder head = requestHead("POST", path);
-                if (errorType != null) {
-                    head.append(HEADER_ERROR_TYPE).append(": ").append(errorType).append("\r\nContent-Type: ").append(ERROR_CONTENT_TYPE).append("\r\n");
-                }
-                OutputStream out = socket.getOutputStream();
-                out.write(head.append("Content-Length: ").append(length).append("\r\n\r\n").toString().getBytes(StandardCharsets.ISO_8859_1));
-                try {
-                    if (body != null) {
-                        out.write(body);
-                    } else if (length > 0) {
-                        Files.copy(bodyFile, out);
-                    }
-                    out.flush();
-                } catch (IOException e) {
-                    // The API may refuse a body part-way (413) and close; its answer can still be read.
-                }
-                checkAnswer(requestId, concat("POST ", path), readReply(buffered(socket)), length);
+        private void post(String requestId, String path, String errorType, byte[] body, int length) {
+            StringBuilder head = requestHead("POST", path);
+            if (errorType != null) {
+                head.append(HEADER_ERROR_TYPE).append(": ").append(errorType).append("\r\nContent-Type: ").append(ERROR_CONTENT_TYPE).append("\r\n");
+            }
+            head.append("Content-Length: ").append(length).append("\r\n");
+            try {
+                checkAnswer(requestId, concat("POST ", path), exchange(head, body, length), length);
             } catch (IOException e) {
                 // The answer may or may not have arrived; the next /next tells whether the API is still there.
                 log(ERROR, requestId, "POST ", path, " failed: ", e.toString());
             }
         }
 
-        /** The status table of the Runtime API notes (section 1.4) for answers: only 5xx means the API is broken. */
+        /** The Runtime API's status table (docs/runtime-api.md) for answers: only 5xx means the API is broken. */
         void checkAnswer(String requestId, String what, HttpReply reply, long length) {
             int status = reply.status();
             if (status == 202) {
@@ -1086,11 +1286,63 @@ public final class Bootstrap {
             }
         }
 
-        /** readLine reads byte by byte: unbuffered, that is one system call per byte. One reply per connection. */
-        static InputStream buffered(Socket socket) throws IOException {
-            return new BufferedInputStream(socket.getInputStream());
+        private HttpReply exchange(StringBuilder head, byte[] body) throws IOException {
+            return exchange(head, body, body == null ? 0 : body.length);
         }
 
+        private HttpReply exchange(StringBuilder head, byte[] body, int length) throws IOException {
+            if (channel != null && !stillOpen()) {
+                disconnect();
+            }
+            if (channel == null) {
+                channel = SocketChannel.open(new InetSocketAddress(host, port));
+                channel.socket().setTcpNoDelay(true);
+                in = new BufferedInputStream(Channels.newInputStream(channel));
+                out = new BufferedOutputStream(Channels.newOutputStream(channel), 8192);
+            }
+            try {
+                out.write(head.append("\r\n").toString().getBytes(StandardCharsets.ISO_8859_1));
+                if (length > 0) {
+                    out.write(body, 0, length);
+                }
+                out.flush();
+            } catch (IOException e) {
+                // The API may refuse a body part-way (413) and close; its answer can still be read.
+            }
+            try {
+                HttpReply reply = readReply(in);
+                if ("close".equalsIgnoreCase(reply.headers().get("connection"))) {
+                    disconnect();
+                }
+                return reply;
+            } catch (IOException e) {
+                disconnect();
+                throw e;
+            }
+        }
+
+        /** A non-blocking read: -1 means the other side closed the connection; anything read would be out of turn. */
+        private boolean stillOpen() {
+            try {
+                channel.configureBlocking(false);
+                int n = channel.read(ByteBuffer.allocate(1));
+                channel.configureBlocking(true);
+                return n == 0;
+            } catch (IOException e) {
+                return false;
+            }
+        }
+
+        private void disconnect() {
+            try {
+                channel.close();
+            } catch (IOException e) {
+                // Closing a connection we no longer use.
+            }
+            channel = null;
+        }
+
+        /** A connection of its own, for a streamed response (closed when the stream ends). */
         Socket connect() throws IOException {
             Socket socket = new Socket();
             try {
@@ -1103,61 +1355,82 @@ public final class Bootstrap {
             }
         }
 
-        /** The request line and common headers; each request has its own connection, closed after the answer. */
         StringBuilder requestHead(String method, String path) {
             String hostName = host.indexOf(':') >= 0 ? concat("[", host, "]") : host;
             return new StringBuilder(256).append(method).append(' ').append(path).append(" HTTP/1.1\r\nHost: ").append(hostName).append(':')
-                    .append(port).append("\r\nUser-Agent: ").append(RUNTIME_NAME).append('/').append(RUNTIME_VERSION)
-                    .append("\r\nConnection: close\r\n");
+                    .append(port).append("\r\nUser-Agent: ").append(RUNTIME_NAME).append('/').append(RUNTIME_VERSION).append("\r\n");
         }
     }
 
-    /** An HTTP response: status, headers with lower-case names, body. */
-    record HttpReply(int status, Map<String, String> headers, byte[] body) {
+    /** An HTTP response: status, headers with lower-case names, body, and what was wrong with its header block, if anything. */
+    record HttpReply(int status, Map<String, String> headers, byte[] body, String problem) {
         String describe() {
             String text = new String(body, 0, Math.min(body.length, 512), StandardCharsets.UTF_8).strip();
             return text.isEmpty() ? Integer.toString(status) : concat(Integer.toString(status), " ", text);
         }
     }
 
-    /** Reads one HTTP/1.1 response: status line, headers, then a Content-Length, chunked, or read-to-close body. */
+    /** The connection broke after an answer began: whatever it carried may already count as delivered. */
+    static final class ReplyBroken extends IOException {
+        ReplyBroken(String message) {
+            super(message, null);
+        }
+    }
+
+    /**
+     * Reads one HTTP/1.1 response: status line, headers, then a Content-Length, chunked, or read-to-close body. A header
+     * line or block over the limits is read to its end and named in problem, so that the answer is still complete.
+     */
     static HttpReply readReply(InputStream in) throws IOException {
-        String statusLine = readLine(in);
+        String statusLine = readLine(in, MAX_HEADER_LINE);
         int status = statusLine.startsWith("HTTP/1.") && statusLine.length() >= 12 && statusLine.charAt(8) == ' '
                 ? (int) parseDecimal(statusLine.substring(9, 12), 3) : -1;
         if (status < 100) {
-            throw new IOException(concat("not an HTTP/1.x status line: ", statusLine));
+            throw new IOException(concat("not an HTTP/1.x status line: ", statusLine.substring(0, Math.min(statusLine.length(), 200))));
         }
-        Map<String, String> headers = new HashMap<>();
-        int headerBytes = 0;
-        for (String line = readLine(in); !line.isEmpty(); line = readLine(in)) {
-            headerBytes += line.length();
-            int colon = line.indexOf(':');
-            if (colon <= 0 || headerBytes > 1024 * 1024) {
-                throw new IOException(concat("malformed or oversized header: ", line));
+        try {
+            Map<String, String> headers = new HashMap<>();
+            long headerBytes = 0;
+            String problem = null;
+            for (String line = readLine(in, MAX_HEADER_LINE); !line.isEmpty(); line = readLine(in, MAX_HEADER_LINE)) {
+                headerBytes += line.length();
+                int colon = line.indexOf(':');
+                if (colon <= 0) {
+                    throw new IOException(concat("malformed header: ", line.substring(0, Math.min(line.length(), 200))));
+                }
+                String name = line.substring(0, colon).strip().toLowerCase(Locale.ROOT);
+                if (line.length() > MAX_HEADER_LINE || headerBytes > MAX_HEADER_BLOCK) {
+                    problem = concat("the Runtime API sent header ", name, " over the runtime's limits (", Integer.toString(MAX_HEADER_LINE),
+                            " bytes a header, ", Integer.toString(MAX_HEADER_BLOCK), " in all): it cannot reach the handler as an environment variable");
+                    if (line.length() > MAX_HEADER_LINE) {
+                        continue;
+                    }
+                }
+                headers.put(name, line.substring(colon + 1).strip());
             }
-            headers.put(line.substring(0, colon).strip().toLowerCase(Locale.ROOT), line.substring(colon + 1).strip());
-        }
-        String transferEncoding = headers.get("transfer-encoding");
-        String contentLength = headers.get("content-length");
-        if (transferEncoding != null && transferEncoding.toLowerCase(Locale.ROOT).contains("chunked")) {
-            return new HttpReply(status, headers, readChunked(in));
-        }
-        if (contentLength != null) {
-            long length = parseDecimal(contentLength, 10);
-            byte[] body = length < 0 || length > Integer.MAX_VALUE - 16 ? null : in.readNBytes((int) length);
-            if (body == null || body.length != length) {
-                throw new IOException(concat("body shorter than its Content-Length: ", contentLength));
+            String transferEncoding = headers.get("transfer-encoding");
+            String contentLength = headers.get("content-length");
+            if (transferEncoding != null && transferEncoding.toLowerCase(Locale.ROOT).contains("chunked")) {
+                return new HttpReply(status, headers, readChunked(in), problem);
             }
-            return new HttpReply(status, headers, body);
+            if (contentLength != null) {
+                long length = parseDecimal(contentLength, 10);
+                byte[] body = length < 0 || length > Integer.MAX_VALUE - 16 ? null : in.readNBytes((int) length);
+                if (body == null || body.length != length) {
+                    throw new IOException(concat("body shorter than its Content-Length: ", contentLength));
+                }
+                return new HttpReply(status, headers, body, problem);
+            }
+            return new HttpReply(status, headers, status == 204 || status == 304 || status < 200 ? new byte[0] : in.readAllBytes(), problem);
+        } catch (IOException e) {
+            throw new ReplyBroken(e.getMessage());
         }
-        return new HttpReply(status, headers, status == 204 || status == 304 || status < 200 ? new byte[0] : in.readAllBytes());
     }
 
     private static byte[] readChunked(InputStream in) throws IOException {
         ByteArrayOutputStream body = new ByteArrayOutputStream();
         for (;;) {
-            String sizeLine = readLine(in);
+            String sizeLine = readLine(in, 1024);
             int extension = sizeLine.indexOf(';');
             String hex = (extension < 0 ? sizeLine : sizeLine.substring(0, extension)).strip();
             long size;
@@ -1173,19 +1446,22 @@ public final class Bootstrap {
                 break;
             }
             byte[] chunk = in.readNBytes((int) size);
-            if (chunk.length != size || !readLine(in).isEmpty()) {
+            if (chunk.length != size || !readLine(in, 2).isEmpty()) {
                 throw new IOException("truncated or malformed chunk");
             }
             body.writeBytes(chunk);
         }
-        while (!readLine(in).isEmpty()) {
+        while (!readLine(in, MAX_HEADER_LINE).isEmpty()) {
             // Trailers of a response carry nothing the runtime needs.
         }
         return body.toByteArray();
     }
 
-    /** Reads a CRLF- (or LF-) terminated line as ISO-8859-1, so header bytes pass through unchanged. */
-    static String readLine(InputStream in) throws IOException {
+    /**
+     * Reads a CRLF- (or LF-) terminated line as ISO-8859-1, so header bytes pass through unchanged. A line longer than
+     * limit is read to its end but returned cut at limit + 1 characters, so the caller can tell.
+     */
+    static String readLine(InputStream in, int limit) throws IOException {
         StringBuilder line = new StringBuilder();
         for (;;) {
             int b = in.read();
@@ -1194,12 +1470,11 @@ public final class Bootstrap {
             }
             if (b == '\n') {
                 int last = line.length() - 1;
-                return last >= 0 && line.charAt(last) == '\r' ? line.substring(0, last) : line.toString();
+                return last >= 0 && last < limit && line.charAt(last) == '\r' ? line.substring(0, last) : line.toString();
             }
-            if (line.length() >= 64 * 1024) {
-                throw new IOException("line longer than 64 KiB");
+            if (line.length() <= limit) {
+                line.append((char) b);
             }
-            line.append((char) b);
         }
     }
 
@@ -1284,9 +1559,14 @@ public final class Bootstrap {
         return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
     }
 
-    /** Single-quotes a word for the shell. Only paths and names fixed at deployment pass through here, never header values. */
+    /** Single-quotes a word for the shell. Only paths and names fixed at deployment pass through here. */
     static String shellQuote(String word) {
         return concat("'", word.replace("'", "'\\''"), "'");
+    }
+
+    /** shellQuote of the word's UTF-8 bytes as Latin-1 chars: commands are written as bytes, header values as they came. */
+    static String quote(String word) {
+        return shellQuote(new String(word.getBytes(StandardCharsets.UTF_8), StandardCharsets.ISO_8859_1));
     }
 
     /** With Sampled=1 and a daemon configured, one line per invocation, as the shell runtimes people migrate from print. */
@@ -1325,6 +1605,19 @@ public final class Bootstrap {
             }
         }
         return null;
+    }
+
+    static int indexOf(byte[] haystack, byte[] needle) {
+        outer:
+        for (int i = 0; i <= haystack.length - needle.length; i++) {
+            for (int j = 0; j < needle.length; j++) {
+                if (haystack[i + j] != needle[j]) {
+                    continue outer;
+                }
+            }
+            return i;
+        }
+        return -1;
     }
 
     static int lastIndexOf(byte[] haystack, byte[] needle) {

@@ -138,7 +138,7 @@ class BootstrapUnitTest {
     static Bootstrap.ErrorReport failure(int status, boolean exited, String... stderr) {
         List<byte[]> lines = new ArrayList<>();
         for (String s : stderr) lines.add(s.getBytes(StandardCharsets.UTF_8));
-        return new Bootstrap.HandlerResult(1, status, exited, false, lines).errorReport(handler());
+        return new Bootstrap.HandlerResult(true, exited, status, false, lines).errorReport(handler());
     }
 
     @Test
@@ -146,7 +146,9 @@ class BootstrapUnitTest {
         Bootstrap.ErrorReport r = failure(1, false, "context", "MyError: boom", "", "   ");
         assertEquals("MyError", r.type());
         assertEquals("boom", r.message());
-        assertTrue(r.stackTrace().contains("context"));
+        assertFalse(r.stackTrace().contains("context"), "lines before the Type line are not its stack trace");
+        Bootstrap.ErrorReport plain = failure(1, false, "context", "last words");
+        assertTrue(plain.stackTrace().contains("context"), "without a Type line the stack trace is the last lines");
         assertEquals("Pkg.Sub_Type2", failure(1, false, "Pkg.Sub_Type2: msg: with colons").type());
         assertEquals("msg: with colons", failure(1, false, "Pkg.Sub_Type2: msg: with colons").message());
     }
@@ -267,12 +269,29 @@ class BootstrapUnitTest {
     @Test
     void readLineHandlesCrLfLfAndEndOfStream() throws IOException {
         InputStream s = in("one\r\ntwo\nthree\r\r\n\nlast");
-        assertEquals("one", Bootstrap.readLine(s));
-        assertEquals("two", Bootstrap.readLine(s));
-        assertEquals("three\r", Bootstrap.readLine(s), "only the CR right before LF ends a line");
-        assertEquals("", Bootstrap.readLine(s));
-        assertThrows(IOException.class, () -> Bootstrap.readLine(s), "a line cut by the end of the stream");
-        assertThrows(IOException.class, () -> Bootstrap.readLine(in("x".repeat(70_000) + "\n")), "bounded line length");
+        assertEquals("one", Bootstrap.readLine(s, 100));
+        assertEquals("two", Bootstrap.readLine(s, 100));
+        assertEquals("three\r", Bootstrap.readLine(s, 100), "only the CR right before LF ends a line");
+        assertEquals("", Bootstrap.readLine(s, 100));
+        assertThrows(IOException.class, () -> Bootstrap.readLine(s, 100), "a line cut by the end of the stream");
+        InputStream longLine = in("x".repeat(70_000) + "\r\nnext\n");
+        assertEquals(101, Bootstrap.readLine(longLine, 100).length(), "a long line is read to its end but kept only to limit + 1");
+        assertEquals("next", Bootstrap.readLine(longLine, 100), "and the next line starts after it");
+    }
+
+    @Test
+    void oversizedHeadersAreNamedNotFatal() throws IOException {
+        String big = "c".repeat(Bootstrap.MAX_HEADER_LINE + 10);
+        Bootstrap.HttpReply r = Bootstrap.readReply(in("HTTP/1.1 200 OK\r\nLambda-Runtime-Client-Context: " + big
+                + "\r\nLambda-Runtime-Aws-Request-Id: id-1\r\nContent-Length: 2\r\n\r\n{}"));
+        assertEquals("id-1", r.headers().get("lambda-runtime-aws-request-id"), "headers after the oversized one are read");
+        assertArrayEquals("{}".getBytes(), r.body(), "and so is the body");
+        assertTrue(r.problem() != null && r.problem().contains("lambda-runtime-client-context"), "the problem names the header: " + r.problem());
+        assertNull(r.headers().get("lambda-runtime-client-context"), "the oversized value is not passed on");
+        String ninetyK = "n".repeat(90 * 1024);
+        Bootstrap.HttpReply ok = Bootstrap.readReply(in("HTTP/1.1 200 OK\r\nLambda-Runtime-Client-Context: " + ninetyK + "\r\nContent-Length: 0\r\n\r\n"));
+        assertNull(ok.problem());
+        assertEquals(ninetyK, ok.headers().get("lambda-runtime-client-context"));
     }
 
     // ------------------------------------------------------------------------------------------ other helpers
@@ -343,12 +362,14 @@ class BootstrapUnitTest {
     }
 
     @Test
-    void markerSuffix() {
-        assertArrayEquals(new long[] {12, 0}, Bootstrap.LogPump.parseMarkerSuffix("M-12 0".getBytes(), 1));
-        assertArrayEquals(new long[] {3, 127}, Bootstrap.LogPump.parseMarkerSuffix("M-3 127".getBytes(), 1));
-        assertNull(Bootstrap.LogPump.parseMarkerSuffix("M-3 ".getBytes(), 1));
-        assertNull(Bootstrap.LogPump.parseMarkerSuffix("M-3 1x".getBytes(), 1));
-        assertNull(Bootstrap.LogPump.parseMarkerSuffix("M3 1".getBytes(), 1));
-        assertNull(Bootstrap.LogPump.parseMarkerSuffix("M-".getBytes(), 1));
+    void shellReports() {
+        assertEquals(Bootstrap.Report.STARTED, Bootstrap.LogPump.parseReport(" started").kind());
+        assertEquals(Bootstrap.Report.END, Bootstrap.LogPump.parseReport(" end 0").kind());
+        assertEquals(127, Bootstrap.LogPump.parseReport(" end 127").status());
+        assertEquals(Bootstrap.Report.EXIT, Bootstrap.LogPump.parseReport(" exit 143").kind());
+        assertEquals(143, Bootstrap.LogPump.parseReport(" exit 143").status());
+        for (String bad : new String[] {" end ", " end 1x", "end 1", " started ", " exit", "", " ended 1"}) {
+            assertNull(Bootstrap.LogPump.parseReport(bad), bad);
+        }
     }
 }

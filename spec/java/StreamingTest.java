@@ -163,7 +163,7 @@ class StreamingTest {
         FakeRuntimeApi.Answer a = inv.await();
         Map<String, Object> e = trailerError(a, "StreamBroke", "Function.StreamBroke");
         assertEquals("went wrong midway", e.get("errorMessage"));
-        assertTrue(((List<?>) e.get("stackTrace")).contains("some context"), "the stderr tail: " + e);
+        assertTrue(((List<?>) e.get("stackTrace")).contains("  at stream.sh: the context after the Type line"), "the stack trace: " + e);
         assertEquals("partial output", a.bodyText(), "the bytes written before the failure are kept");
     }
 
