@@ -11,9 +11,10 @@
  * - Plain sockets, not java.net.http: its first request costs ~350 ms of cold start, and no JDK client can send
  *   the HTTP trailers that streamed errors need (docs/runtime.md has the measurements).
  * - One long-lived shell per worker, fed one short command per invocation. The handler's stdin and stdout are fresh
- *   named pipes that the runtime holds open before the handler starts: they behave as pipes (reopening /dev/stdout
- *   appends, /dev/stdin goes on where the handler stopped), deleting /tmp cannot take the response away, and a process
- *   left over from one invocation can neither read the next event nor write into the next response.
+ *   anonymous pipes of the runtime's, which the shell opens as /proc/<runtime>/fd/<n>: they behave as pipes
+ *   (reopening /dev/stdout appends, /dev/stdin goes on where the handler stopped), no file in /tmp holds the event or
+ *   the response, and a process left over from one invocation can neither read the next event nor write into the
+ *   next response.
  * - The shell reports "started" and "ended with status N" by opening its supervisor's stdout through /proc at the
  *   moment it reports. No descriptor of the handler's shell carries the runtime's signalling, so a handler may use,
  *   close or redirect any of them. The runtime calls builtins only through `command`, so functions may have any
@@ -27,29 +28,33 @@
 import java.io.BufferedInputStream;
 import java.io.BufferedOutputStream;
 import java.io.ByteArrayOutputStream;
-import java.io.FileOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
-import java.io.RandomAccessFile;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.nio.ByteBuffer;
 import java.nio.channels.Channels;
+import java.nio.channels.Pipe;
 import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.LinkOption;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.PosixFilePermission;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.ThreadLocalRandom;
@@ -93,8 +98,6 @@ public final class Bootstrap {
     static final int MAX_HEADER_BLOCK = 1024 * 1024;
     /** An event up to PIPE_BUF always fits into an empty pipe, so it is written without a thread. */
     static final int DIRECT_EVENT_BYTES = 4096;
-    /** Named pipes are made this many pairs at a time: making them costs a process. */
-    static final int PIPE_PAIRS_PER_BATCH = 32;
     /** The handler's last stderr lines kept for the error report; all of them are in the logs. */
     static final int STDERR_TAIL_LINES = 20;
     static final int STDERR_TAIL_LINE_BYTES = 1024;
@@ -170,9 +173,7 @@ public final class Bootstrap {
 
         @Override
         public void run() {
-            for (ProcessHandle child : ProcessHandle.current().children().toList()) {
-                child.destroy();
-            }
+            for (ProcessHandle child : ProcessHandle.current().children().toList()) child.destroy();
             deleteTree(directory);
         }
 
@@ -180,9 +181,7 @@ public final class Bootstrap {
             try {
                 if (Files.isDirectory(path, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
                     try (java.nio.file.DirectoryStream<Path> entries = Files.newDirectoryStream(path)) {
-                        for (Path entry : entries) {
-                            deleteTree(entry);
-                        }
+                        for (Path entry : entries) deleteTree(entry);
                     }
                 }
                 Files.deleteIfExists(path);
@@ -234,21 +233,15 @@ public final class Bootstrap {
             String problem = !Files.exists(file) ? " does not exist"
                     : !Files.isRegularFile(file) ? " is not a regular file"
                     : !Files.isReadable(file) ? " is not readable" : null;
-            if (problem != null) {
-                throw new InitError("Runtime.HandlerNotFound", concat(file.toString(), problem));
-            }
+            if (problem != null) throw new InitError("Runtime.HandlerNotFound", concat(file.toString(), problem));
             return file;
         }
 
         private static boolean isShellName(String name) {
-            if (name.isEmpty() || Character.isDigit(name.charAt(0)) || name.charAt(0) == '-') {
-                return false;
-            }
+            if (name.isEmpty() || Character.isDigit(name.charAt(0)) || name.charAt(0) == '-') return false;
             for (int i = 0; i < name.length(); i++) {
                 char c = name.charAt(i);
-                if (!(c == '_' || c == '-' || isAsciiLetterOrDigit(c))) {
-                    return false;
-                }
+                if (!(c == '_' || c == '-' || isAsciiLetterOrDigit(c))) return false;
             }
             return true;
         }
@@ -302,12 +295,8 @@ public final class Bootstrap {
         @Override
         public void run() {
             try {
-                if (shell == null) {
-                    shell = HandlerShell.start(handler, options, directory);
-                }
-                for (;;) {
-                    serve(api.nextInvocation());
-                }
+                if (shell == null) shell = HandlerShell.start(handler, options, directory);
+                for (;;) serve(api.nextInvocation());
             } catch (InitError e) {
                 // Only extra workers load here, after init: the others go on serving.
                 log(ERROR, null, "a worker could not load the handler and stops: ", e.type, ": ", e.getMessage());
@@ -345,11 +334,13 @@ public final class Bootstrap {
             } else {
                 api.postResponse(requestId, stdout.buffer);
             }
-            if (options.xray()) {
-                logXraySegment(invocation, startMillis, System.currentTimeMillis(), error != null);
-            }
+            if (options.xray()) logXraySegment(invocation, startMillis, System.currentTimeMillis(), error != null);
             if (result.shellExited()) {
-                shell.restart();
+                try {
+                    shell.restart();
+                } catch (InitError e) {
+                    throw new FatalError(concat("reloading the handler failed: ", e.type, ": ", e.getMessage()));
+                }
             }
         }
 
@@ -381,14 +372,11 @@ public final class Bootstrap {
         private final Path directory;
         private final String token;
         private final byte[] sentinel = new byte[16];
-        private final ArrayDeque<Path> pipes = new ArrayDeque<>();
         private Process process;
         private OutputStream commands;
         private LogPump pump;
         private BlockingQueue<Report> reports;
         private String reportTo;
-        /** The runtime's hold on the handler's stdin; let go once the shell has opened it, so the handler sees its end. */
-        private RandomAccessFile stdinHold;
 
         private HandlerShell(Handler handler, Options options, Path directory) {
             this.handler = handler;
@@ -411,22 +399,18 @@ public final class Bootstrap {
         }
 
         private void load() {
-            if (process != null) {
-                stop();
-            }
+            if (process != null) stop();
             prepareDirectory();
             List<String> command = new ArrayList<>(List.of("/bin/bash", "-c", SUPERVISOR, RUNTIME_NAME, token));
             command.addAll(handler.functionMode() ? interpreterOf(handler.file()) : List.of("/bin/sh"));
             ProcessBuilder builder = new ProcessBuilder(command).directory(handler.taskRoot().toFile()).redirectErrorStream(true);
-            for (String[] pair : CONTEXT_VARIABLES) {
-                builder.environment().remove(pair[1]);
-            }
+            for (String[] pair : CONTEXT_VARIABLES) builder.environment().remove(pair[1]);
             if (options.managedInstances()) {
                 // Concurrent invocations must not meet in /tmp: each worker's handler gets a TMPDIR of its own.
                 builder.environment().put("TMPDIR", directory.resolve("tmp").toString());
             }
             try {
-                process = builder.start();
+                process = ShellPipe.start(builder);
             } catch (IOException e) {
                 throw new InitError("Runtime.HandlerLoadError", concat("cannot start ", String.join(" ", command.subList(5, command.size())), ": ", e.getMessage()));
             }
@@ -435,9 +419,7 @@ public final class Bootstrap {
             reportTo = concat("/proc/", Long.toString(process.pid()), "/fd/1");
             pump = new LogPump(process, token, reports);
             pump.start();
-            if (!handler.functionMode()) {
-                return;
-            }
+            if (!handler.functionMode()) return;
             HandlerResult loaded = run(concat("\\command . ", quote(handler.file().toString()), " </dev/null\n"), 0);
             if (!loaded.succeeded()) {
                 stop();
@@ -461,25 +443,20 @@ public final class Bootstrap {
             } catch (IOException e) {
                 throw new InitError("Runtime.HandlerNotFound", concat("cannot read ", file.toString(), ": ", e.getMessage()));
             }
-            if (length < 2 || head[0] != '#' || head[1] != '!') {
-                return List.of("/bin/bash");
-            }
+            if (length < 2 || head[0] != '#' || head[1] != '!') return List.of("/bin/bash");
             int end = 2;
-            while (end < length && head[end] != '\n') {
-                end++;
-            }
+            while (end < length && head[end] != '\n') end++;
             String line = new String(head, 2, end - 2, StandardCharsets.UTF_8).strip();
             int space = 0;
-            while (space < line.length() && !Character.isWhitespace(line.charAt(space))) {
-                space++;
-            }
+            while (space < line.length() && !Character.isWhitespace(line.charAt(space))) space++;
             return space == line.length() ? List.of(line) : List.of(line.substring(0, space), line.substring(space).strip());
         }
 
         /** A handler may empty /tmp: the runtime's directory is made again whenever it is gone. */
         private void prepareDirectory() {
             try {
-                Files.createDirectories(directory.resolve(options.managedInstances() ? "tmp" : "."));
+                Files.createDirectories(directory.resolve(options.managedInstances() ? "tmp" : "."),
+                        PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
             } catch (IOException e) {
                 throw new FatalError(concat("cannot make ", directory.toString(), ": ", e.getMessage()));
             }
@@ -498,45 +475,41 @@ public final class Bootstrap {
             HandlerResult result = attempt(invocation, stdout);
             if (!result.started()) {
                 log(WARN, invocation.requestId(), "the handler could not be started (", result.describeFailure(handler), "); trying again");
-                if (result.shellExited()) {
-                    load();
-                }
+                if (result.shellExited()) load();
                 result = attempt(invocation, stdout);
             }
             return result;
         }
 
         private HandlerResult attempt(Invocation invocation, Stdout stdout) {
-            Path in = nextPipe();
-            Path out = nextPipe();
-            // "rw" opens a named pipe without waiting for the other side, and keeps it alive if a handler deletes its name.
-            try (RandomAccessFile stdoutPipe = new RandomAccessFile(out.toFile(), "rw");
-                    RandomAccessFile stdinPipe = new RandomAccessFile(in.toFile(), "rw")) {
+            ShellPipe stdin = ShellPipe.open();
+            ShellPipe out = ShellPipe.open();
+            try {
                 byte[] event = invocation.event();
                 if (event.length <= DIRECT_EVENT_BYTES) {
-                    stdinPipe.write(event);
+                    stdin.pipe().sink().write(ByteBuffer.wrap(event));
+                    stdin.pipe().sink().close(); // the handler reads the event, then its end
                 } else {
-                    new EventWriter(new FileOutputStream(in.toFile()), event).start();
+                    new EventWriter(stdin.pipe().sink(), event).start();
                 }
-                stdinHold = stdinPipe;
-                StdoutReader reader = new StdoutReader(stdoutPipe, sentinel, stdout);
+                StdoutReader reader = new StdoutReader(out.pipe(), sentinel, stdout);
                 reader.start();
                 pump.requestId = invocation.requestId();
                 long deadline = options.managedInstances() ? Math.max(parseDecimal(invocation.header(HEADER_DEADLINE_MS), 15), 0) : 0;
-                HandlerResult result = run(invocationCommand(invocation, in, out), deadline);
+                HandlerResult result = run(invocationCommand(invocation, stdin.readPath(), out.writePath()), deadline);
                 reader.finish();
                 return result;
             } catch (IOException e) {
-                throw new FatalError(concat("cannot use the handler's pipes in ", directory.toString(), ": ", e.getMessage()));
+                throw new FatalError(concat("cannot use the handler's pipes: ", e.getMessage()));
             } finally {
-                stdinHold = null;
-                deleteQuietly(in);
-                deleteQuietly(out);
+                // Closing also stops an EventWriter still blocked on an event the handler did not read.
+                stdin.close();
+                out.close();
             }
         }
 
         /** The command for one invocation: context variables, then the handler with its pipes, announced as started. */
-        private String invocationCommand(Invocation invocation, Path in, Path out) {
+        private String invocationCommand(Invocation invocation, String in, String out) {
             StringBuilder command = new StringBuilder(512);
             StringBuilder absent = new StringBuilder();
             StringBuilder present = new StringBuilder();
@@ -549,12 +522,8 @@ public final class Bootstrap {
                     present.append(' ').append(pair[1]).append("='").append(value.replace("\0", "").replace("'", "'\\''")).append('\'');
                 }
             }
-            if (absent.length() > 0) {
-                command.append("\\command unset -v").append(absent).append('\n');
-            }
-            if (present.length() > 0) {
-                command.append("\\command export").append(present).append('\n');
-            }
+            if (absent.length() > 0) command.append("\\command unset -v").append(absent).append('\n');
+            if (present.length() > 0) command.append("\\command export").append(present).append('\n');
             if (handler.functionMode()) {
                 // The function may have changed directory last time; each invocation starts in the task root.
                 command.append("\\command cd -P -- ").append(quote(handler.taskRoot().toString())).append(" && ");
@@ -565,7 +534,7 @@ public final class Bootstrap {
             } else {
                 command.append(Files.isExecutable(handler.file()) ? "" : "/bin/sh ").append(quote(handler.file().toString()));
             }
-            return command.append("; } <").append(quote(in.toString())).append(" >|").append(quote(out.toString())).append('\n').toString();
+            return command.append("; } <").append(in).append(" >|").append(out).append('\n').toString();
         }
 
         /**
@@ -601,16 +570,11 @@ public final class Bootstrap {
                     if (report == null && !process.isAlive()) {
                         // The supervisor itself was killed before it could report; its last lines may still come.
                         report = reports.poll(100, TimeUnit.MILLISECONDS);
-                        if (report == null) {
-                            report = new Report(Report.EXIT, process.exitValue(), pump.takeTail());
-                        }
+                        if (report == null) report = new Report(Report.EXIT, process.exitValue(), pump.takeTail());
                     }
-                    if (report == null) {
-                        continue;
-                    }
+                    if (report == null) continue;
                     if (report.kind() == Report.STARTED) {
                         started = true;
-                        letGoOfStdin();
                         continue;
                     }
                     return new HandlerResult(started, report.kind() == Report.EXIT, report.status(), false, report.stderrTail());
@@ -620,69 +584,96 @@ public final class Bootstrap {
             }
         }
 
-        private void letGoOfStdin() {
-            try {
-                if (stdinHold != null) {
-                    stdinHold.close();
-                }
-            } catch (IOException e) {
-                // Closing a pipe we only held cannot lose data.
-            }
-        }
-
         /** Kills the shell, everything it started (setsid or not) and its supervisor, and waits (bounded) for the end. */
         private void stop() {
-            for (ProcessHandle descendant : process.descendants().toList()) {
-                descendant.destroyForcibly();
-            }
+            for (ProcessHandle descendant : process.descendants().toList()) descendant.destroyForcibly();
             process.destroy();
             try {
-                if (!process.waitFor(5, TimeUnit.SECONDS)) {
-                    process.destroyForcibly();
-                }
+                if (!process.waitFor(5, TimeUnit.SECONDS)) process.destroyForcibly();
             } catch (InterruptedException e) {
                 process.destroyForcibly();
             }
         }
 
-        /** The next fresh named pipe, made in batches (one mkfifo process per batch) in a directory that may be remade. */
-        private Path nextPipe() {
-            if (pipes.isEmpty() || !Files.exists(pipes.peek())) {
-                pipes.clear();
-                prepareDirectory();
-                List<String> mkfifo = new ArrayList<>(List.of("mkfifo", "-m", "600"));
-                String batch = hex(ThreadLocalRandom.current().nextLong(), 8);
-                for (int i = 0; i < 2 * PIPE_PAIRS_PER_BATCH; i++) {
-                    Path pipe = directory.resolve(concat("pipe-", batch, "-", Integer.toString(i)));
-                    pipes.add(pipe);
-                    mkfifo.add(pipe.toString());
-                }
+    }
+
+    /**
+     * An anonymous pipe of the runtime's that the handler's shell opens by path, as /proc/<runtime>/fd/<n>: anonymous,
+     * because a shell that reopens /dev/stdin must find the same pipe and never wait for a writer, as with a named one.
+     * Java does not tell a pipe's descriptor numbers, so they are found in /proc/self/fd: every pipe of this process is
+     * made under one lock (shells' pipes too), and the two pipe descriptors not seen before are the new pipe's.
+     */
+    record ShellPipe(Pipe pipe, String readPath, String writePath) {
+        private static final Object LOCK = new Object();
+        private static final String FDS = concat("/proc/", Long.toString(ProcessHandle.current().pid()), "/fd/");
+        private static Set<String> known = new HashSet<>();
+
+        static ShellPipe open() {
+            synchronized (LOCK) {
                 try {
-                    if (new ProcessBuilder(mkfifo).inheritIO().start().waitFor() != 0) {
-                        throw new IOException("mkfifo failed");
+                    Pipe pipe = Pipe.open();
+                    String read = null;
+                    String write = null;
+                    Set<String> now = pipeDescriptors();
+                    for (String entry : now) {
+                        if (!known.contains(entry)) {
+                            String fd = entry.substring(0, entry.indexOf(' '));
+                            boolean readEnd = Files.getPosixFilePermissions(Path.of("/proc/self/fd", fd), LinkOption.NOFOLLOW_LINKS)
+                                    .contains(PosixFilePermission.OWNER_READ);
+                            read = readEnd ? fd : read;
+                            write = readEnd ? write : fd;
+                        }
                     }
-                } catch (IOException | InterruptedException e) {
-                    throw new FatalError(concat("cannot make named pipes in ", directory.toString(), ": ", e.getMessage()));
+                    known = now;
+                    if (read == null || write == null) throw new IOException("its descriptors are not in /proc/self/fd");
+                    return new ShellPipe(pipe, concat(FDS, read), concat(FDS, write));
+                } catch (IOException e) {
+                    throw new FatalError(concat("cannot make a pipe for the handler: ", e.getMessage()));
                 }
             }
-            return pipes.poll();
         }
 
-        private static void deleteQuietly(Path path) {
+        /** Starting a process makes pipes too: under the same lock, and they are then known. */
+        static Process start(ProcessBuilder builder) throws IOException {
+            synchronized (LOCK) {
+                Process process = builder.start();
+                known = pipeDescriptors();
+                return process;
+            }
+        }
+
+        /** "fd pipe:[inode]" for each pipe descriptor of this process. */
+        private static Set<String> pipeDescriptors() throws IOException {
+            Set<String> pipes = new HashSet<>();
+            try (java.nio.file.DirectoryStream<Path> fds = Files.newDirectoryStream(Path.of("/proc/self/fd"))) {
+                for (Path fd : fds) {
+                    try {
+                        String target = Files.readSymbolicLink(fd).toString();
+                        if (target.startsWith("pipe:")) pipes.add(concat(fd.getFileName().toString(), " ", target));
+                    } catch (IOException e) {
+                        // Closed while listed: not one of ours.
+                    }
+                }
+            }
+            return pipes;
+        }
+
+        void close() {
             try {
-                Files.deleteIfExists(path);
+                pipe.sink().close();
+                pipe.source().close();
             } catch (IOException e) {
-                log(WARN, null, "cannot delete ", path.toString(), ": ", e.getMessage());
+                // Nothing is lost by closing a pipe the invocation is done with.
             }
         }
     }
 
-    /** Feeds an event too large for an empty pipe; ends when the handler has read it or the pipe has no reader left. */
+    /** Feeds an event too large for an empty pipe; ends when the handler has read it or the pipe is closed. */
     static final class EventWriter extends Thread {
-        private final OutputStream pipe;
+        private final Pipe.SinkChannel pipe;
         private final byte[] event;
 
-        EventWriter(OutputStream pipe, byte[] event) {
+        EventWriter(Pipe.SinkChannel pipe, byte[] event) {
             super(concat(RUNTIME_NAME, "-event"));
             setDaemon(true);
             this.pipe = pipe;
@@ -691,8 +682,8 @@ public final class Bootstrap {
 
         @Override
         public void run() {
-            try (OutputStream out = pipe) {
-                out.write(event);
+            try (Pipe.SinkChannel out = pipe) {
+                out.write(ByteBuffer.wrap(event));
             } catch (IOException e) {
                 // The handler returned without reading all of its event, as it may.
             }
@@ -732,13 +723,13 @@ public final class Bootstrap {
      * after the handler returned: what came before it is the response, anything later belongs to no invocation.
      */
     static final class StdoutReader extends Thread {
-        private final RandomAccessFile pipe;
+        private final Pipe pipe;
         private final byte[] sentinel;
         private final Stdout sink;
         private final ByteArrayOutputStream last = new ByteArrayOutputStream();
         private volatile boolean ending;
 
-        StdoutReader(RandomAccessFile pipe, byte[] sentinel, Stdout sink) {
+        StdoutReader(Pipe pipe, byte[] sentinel, Stdout sink) {
             super(concat(RUNTIME_NAME, "-stdout"));
             setDaemon(true);
             this.pipe = pipe;
@@ -749,9 +740,12 @@ public final class Bootstrap {
         @Override
         public void run() {
             byte[] buffer = new byte[64 * 1024];
-            try {
+            try (InputStream in = Channels.newInputStream(pipe.source())) {
                 for (;;) {
-                    int n = pipe.read(buffer);
+                    int n = in.read(buffer);
+                    if (n < 0) {
+                        return; // closed by the runtime: the invocation is over
+                    }
                     if (!ending) {
                         sink.accept(buffer, n);
                         continue;
@@ -772,7 +766,7 @@ public final class Bootstrap {
 
         void finish() throws IOException {
             ending = true;
-            pipe.write(sentinel);
+            pipe.sink().write(ByteBuffer.wrap(sentinel));
             try {
                 join();
             } catch (InterruptedException e) {
@@ -824,9 +818,7 @@ public final class Bootstrap {
                         if (buffer[i] == '\n') {
                             line.write(buffer, start, i - start);
                             start = i + 1;
-                            if (endLine()) {
-                                return;
-                            }
+                            if (endLine()) return;
                         }
                     }
                     line.write(buffer, start, n - start);
@@ -842,9 +834,7 @@ public final class Bootstrap {
             } catch (IOException e) {
                 // The pipe broke: the same as its end.
             }
-            if (line.size() > 0) {
-                logHandlerLine(line.toByteArray(), line.size());
-            }
+            if (line.size() > 0) logHandlerLine(line.toByteArray(), line.size());
             int status = -1;
             try {
                 status = process.waitFor(1, TimeUnit.SECONDS) ? process.exitValue() : -1;
@@ -895,9 +885,7 @@ public final class Bootstrap {
                 System.err.flush();
             }
             synchronized (tail) {
-                if (tail.size() == STDERR_TAIL_LINES) {
-                    tail.removeFirst();
-                }
+                if (tail.size() == STDERR_TAIL_LINES) tail.removeFirst();
                 byte[] kept = new byte[Math.min(length, STDERR_TAIL_LINE_BYTES)];
                 System.arraycopy(bytes, 0, kept, 0, kept.length);
                 tail.addLast(kept);
@@ -923,9 +911,7 @@ public final class Bootstrap {
             List<String> lines = new ArrayList<>();
             for (byte[] line : stderrTail) {
                 String text = new String(line, StandardCharsets.UTF_8).stripTrailing();
-                if (!text.isEmpty()) {
-                    lines.add(text);
-                }
+                if (!text.isEmpty()) lines.add(text);
             }
             return lines;
         }
@@ -935,7 +921,7 @@ public final class Bootstrap {
             List<String> lines = lines();
             for (String line : lines) {
                 if (line.toLowerCase(Locale.ROOT).contains("syntax error")) {
-                    return concat("cannot load ", file, ": ", line.strip());
+                    return line.contains(file) ? line.strip() : concat(file, ": ", line.strip());
                 }
             }
             String last = lines.isEmpty() ? "" : concat(": ", lines.get(lines.size() - 1).strip());
@@ -950,9 +936,7 @@ public final class Bootstrap {
             if (deadlinePassed) {
                 return concat(handler.describe(), " was still running at the invocation's deadline; it and every process it started were stopped");
             }
-            if (!shellExited) {
-                return concat(handler.describe(), " returned status ", status);
-            }
+            if (!shellExited) return concat(handler.describe(), " returned status ", status);
             return handler.functionMode()
                     ? concat(handler.describe(), " ended its shell with status ", status,
                             " (it called exit, or set -e or set -u stopped it); the file is loaded again for the next invocation")
@@ -987,14 +971,10 @@ public final class Bootstrap {
         }
 
         static boolean isErrorTypeName(String name) {
-            if (name.length() > 128 || !Character.isLetter(name.charAt(0))) {
-                return false;
-            }
+            if (name.length() > 128 || !Character.isLetter(name.charAt(0))) return false;
             for (int i = 0; i < name.length(); i++) {
                 char c = name.charAt(i);
-                if (!(c == '_' || c == '.' || isAsciiLetterOrDigit(c))) {
-                    return false;
-                }
+                if (!(c == '_' || c == '.' || isAsciiLetterOrDigit(c))) return false;
             }
             return true;
         }
@@ -1038,12 +1018,8 @@ public final class Bootstrap {
          * while more bytes are needed to tell.
          */
         static int preludeLength(byte[] bytes) {
-            if (bytes.length == 0) {
-                return 0;
-            }
-            if (bytes[0] != '{') {
-                return -1;
-            }
+            if (bytes.length == 0) return 0;
+            if (bytes[0] != '{') return -1;
             int depth = 0;
             boolean inString = false;
             for (int i = 0; i < bytes.length; i++) {
@@ -1060,12 +1036,8 @@ public final class Bootstrap {
                     depth++;
                 } else if (b == '}' && --depth == 0) {
                     for (int j = i + 1; j < i + 9; j++) {
-                        if (j == bytes.length) {
-                            return bytes.length > PRELUDE_LIMIT ? -1 : 0;
-                        }
-                        if (bytes[j] != 0) {
-                            return -1;
-                        }
+                        if (j == bytes.length) return bytes.length > PRELUDE_LIMIT ? -1 : 0;
+                        if (bytes[j] != 0) return -1;
                     }
                     return i + 9;
                 }
@@ -1080,9 +1052,7 @@ public final class Bootstrap {
                 StringBuilder head = api.requestHead("POST", concat(API_BASE, "invocation/", pathSegment(requestId), "/response"));
                 head.append(HEADER_RESPONSE_MODE).append(": streaming\r\nTransfer-Encoding: chunked\r\nTrailer: ")
                         .append(HEADER_ERROR_TYPE).append(", ").append(HEADER_ERROR_BODY).append("\r\nConnection: close\r\n");
-                if (httpIntegration) {
-                    head.append("Content-Type: ").append(HTTP_INTEGRATION_CONTENT_TYPE).append("\r\n");
-                }
+                if (httpIntegration) head.append("Content-Type: ").append(HTTP_INTEGRATION_CONTENT_TYPE).append("\r\n");
                 out.write(head.append("\r\n").toString().getBytes(StandardCharsets.ISO_8859_1));
             } catch (IOException e) {
                 failure = e;
@@ -1120,9 +1090,7 @@ public final class Bootstrap {
                 return;
             }
             try (Socket closing = socket) {
-                if (failure != null) {
-                    throw failure;
-                }
+                if (failure != null) throw failure;
                 StringBuilder end = new StringBuilder("0\r\n");
                 if (error != null) {
                     end.append(HEADER_ERROR_TYPE).append(": ").append(error.headerType()).append("\r\n")
@@ -1158,22 +1126,16 @@ public final class Bootstrap {
             json.append(",\"errorType\":");
             appendJsonString(json, type);
             json.append(",\"stackTrace\":[");
-            for (int i = 0; i < stackTrace.size(); i++) {
-                appendJsonString(i > 0 ? json.append(',') : json, stackTrace.get(i));
-            }
+            for (int i = 0; i < stackTrace.size(); i++) appendJsonString(i > 0 ? json.append(',') : json, stackTrace.get(i));
             return json.append("]}").toString().getBytes(StandardCharsets.UTF_8);
         }
 
         /** The Category.Reason form the platform keeps (it turns other values into Runtime.Unknown). */
         String headerType() {
-            if (type.startsWith("Runtime.") || type.startsWith("Function.") || type.startsWith("Sandbox.")) {
-                return type;
-            }
+            if (type.startsWith("Runtime.") || type.startsWith("Function.") || type.startsWith("Sandbox.")) return type;
             for (int i = 0; i < type.length(); i++) {
                 char c = type.charAt(i);
-                if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'))) {
-                    return "Function.HandlerFailed";
-                }
+                if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'))) return "Function.HandlerFailed";
             }
             return Character.isUpperCase(type.charAt(0)) ? concat("Function.", type) : "Function.HandlerFailed";
         }
@@ -1203,9 +1165,7 @@ public final class Bootstrap {
             int colon = address.lastIndexOf(':');
             int port = colon < 0 ? -1 : (int) parseDecimal(address.substring(colon + 1), 5);
             String host = colon < 0 ? "" : address.substring(0, colon);
-            if (host.startsWith("[") && host.endsWith("]")) {
-                host = host.substring(1, host.length() - 1);
-            }
+            if (host.startsWith("[") && host.endsWith("]")) host = host.substring(1, host.length() - 1);
             if (host.isEmpty() || port < 1 || port > 65535) {
                 throw new FatalError(concat("AWS_LAMBDA_RUNTIME_API='", address, "' is not host:port"));
             }
@@ -1232,9 +1192,7 @@ public final class Bootstrap {
                     pause(NEXT_RETRY_DELAYS_MS[attempt]);
                 }
             }
-            if (reply.status() != 200) {
-                throw new FatalError(concat("GET /next answered ", reply.describe()));
-            }
+            if (reply.status() != 200) throw new FatalError(concat("GET /next answered ", reply.describe()));
             String requestId = reply.headers().get(HEADER_REQUEST_ID.toLowerCase(Locale.ROOT));
             if (requestId == null || requestId.isEmpty()) {
                 throw new FatalError(concat("GET /next answered without a ", HEADER_REQUEST_ID, " header"));
@@ -1273,9 +1231,7 @@ public final class Bootstrap {
         /** The Runtime API's status table (docs/runtime-api.md) for answers: only 5xx means the API is broken. */
         void checkAnswer(String requestId, String what, HttpReply reply, long length) {
             int status = reply.status();
-            if (status == 202) {
-                return;
-            }
+            if (status == 202) return;
             if (status == 413) {
                 log(ERROR, requestId, what, ": the response (", Long.toString(length),
                         " bytes) is larger than Lambda accepts; Lambda has failed the invocation with Function.ResponseSizeTooLarge");
@@ -1291,9 +1247,7 @@ public final class Bootstrap {
         }
 
         private HttpReply exchange(StringBuilder head, byte[] body, int length) throws IOException {
-            if (channel != null && !stillOpen()) {
-                disconnect();
-            }
+            if (channel != null && !stillOpen()) disconnect();
             if (channel == null) {
                 channel = SocketChannel.open(new InetSocketAddress(host, port));
                 channel.socket().setTcpNoDelay(true);
@@ -1302,18 +1256,14 @@ public final class Bootstrap {
             }
             try {
                 out.write(head.append("\r\n").toString().getBytes(StandardCharsets.ISO_8859_1));
-                if (length > 0) {
-                    out.write(body, 0, length);
-                }
+                if (length > 0) out.write(body, 0, length);
                 out.flush();
             } catch (IOException e) {
                 // The API may refuse a body part-way (413) and close; its answer can still be read.
             }
             try {
                 HttpReply reply = readReply(in);
-                if ("close".equalsIgnoreCase(reply.headers().get("connection"))) {
-                    disconnect();
-                }
+                if ("close".equalsIgnoreCase(reply.headers().get("connection"))) disconnect();
                 return reply;
             } catch (IOException e) {
                 disconnect();
@@ -1402,9 +1352,7 @@ public final class Bootstrap {
                 if (line.length() > MAX_HEADER_LINE || headerBytes > MAX_HEADER_BLOCK) {
                     problem = concat("the Runtime API sent header ", name, " over the runtime's limits (", Integer.toString(MAX_HEADER_LINE),
                             " bytes a header, ", Integer.toString(MAX_HEADER_BLOCK), " in all): it cannot reach the handler as an environment variable");
-                    if (line.length() > MAX_HEADER_LINE) {
-                        continue;
-                    }
+                    if (line.length() > MAX_HEADER_LINE) continue;
                 }
                 headers.put(name, line.substring(colon + 1).strip());
             }
@@ -1442,13 +1390,9 @@ public final class Bootstrap {
             if (size < 0 || size > Integer.MAX_VALUE - 16 - body.size()) {
                 throw new IOException(concat("bad chunk size: ", sizeLine));
             }
-            if (size == 0) {
-                break;
-            }
+            if (size == 0) break;
             byte[] chunk = in.readNBytes((int) size);
-            if (chunk.length != size || !readLine(in, 2).isEmpty()) {
-                throw new IOException("truncated or malformed chunk");
-            }
+            if (chunk.length != size || !readLine(in, 2).isEmpty()) throw new IOException("truncated or malformed chunk");
             body.writeBytes(chunk);
         }
         while (!readLine(in, MAX_HEADER_LINE).isEmpty()) {
@@ -1465,16 +1409,12 @@ public final class Bootstrap {
         StringBuilder line = new StringBuilder();
         for (;;) {
             int b = in.read();
-            if (b < 0) {
-                throw new IOException("connection closed before the end of the response");
-            }
+            if (b < 0) throw new IOException("connection closed before the end of the response");
             if (b == '\n') {
                 int last = line.length() - 1;
                 return last >= 0 && last < limit && line.charAt(last) == '\r' ? line.substring(0, last) : line.toString();
             }
-            if (line.length() <= limit) {
-                line.append((char) b);
-            }
+            if (line.length() <= limit) line.append((char) b);
         }
     }
 
@@ -1527,15 +1467,11 @@ public final class Bootstrap {
 
     /** A non-negative decimal of at most maxDigits (at most 18) digits, or -1. */
     static long parseDecimal(String text, int maxDigits) {
-        if (text == null || text.isEmpty() || text.length() > maxDigits) {
-            return -1;
-        }
+        if (text == null || text.isEmpty() || text.length() > maxDigits) return -1;
         long value = 0;
         for (int i = 0; i < text.length(); i++) {
             char c = text.charAt(i);
-            if (c < '0' || c > '9') {
-                return -1;
-            }
+            if (c < '0' || c > '9') return -1;
             value = value * 10 + (c - '0');
         }
         return value;
@@ -1573,17 +1509,13 @@ public final class Bootstrap {
     static void logXraySegment(Invocation invocation, long startMillis, long endMillis, boolean fault) {
         String trace = invocation.header(HEADER_TRACE_ID);
         String root = traceField(trace, "Root");
-        if (root == null || !"1".equals(traceField(trace, "Sampled"))) {
-            return;
-        }
+        if (root == null || !"1".equals(traceField(trace, "Sampled"))) return;
         String parent = traceField(trace, "Parent");
         String name = System.getenv("AWS_LAMBDA_FUNCTION_NAME");
         StringBuilder json = new StringBuilder("X-Ray segment: {\"name\":");
         appendJsonString(json, name == null ? RUNTIME_NAME : name).append(",\"id\":\"").append(hex(ThreadLocalRandom.current().nextLong(), 16));
         appendJsonString(json.append("\",\"trace_id\":"), root);
-        if (parent != null) {
-            appendJsonString(json.append(",\"parent_id\":"), parent);
-        }
+        if (parent != null) appendJsonString(json.append(",\"parent_id\":"), parent);
         json.append(",\"start_time\":").append(startMillis / 1000).append('.').append(Long.toString(1000 + startMillis % 1000).substring(1))
                 .append(",\"end_time\":").append(endMillis / 1000).append('.').append(Long.toString(1000 + endMillis % 1000).substring(1));
         json.append(fault ? ",\"fault\":true}" : "}");
@@ -1595,14 +1527,10 @@ public final class Bootstrap {
     }
 
     private static String traceField(String trace, String key) {
-        if (trace == null) {
-            return null;
-        }
+        if (trace == null) return null;
         for (String part : trace.split(";")) {
             int equals = part.indexOf('=');
-            if (equals > 0 && part.substring(0, equals).strip().equals(key)) {
-                return part.substring(equals + 1).strip();
-            }
+            if (equals > 0 && part.substring(0, equals).strip().equals(key)) return part.substring(equals + 1).strip();
         }
         return null;
     }
@@ -1611,9 +1539,7 @@ public final class Bootstrap {
         outer:
         for (int i = 0; i <= haystack.length - needle.length; i++) {
             for (int j = 0; j < needle.length; j++) {
-                if (haystack[i + j] != needle[j]) {
-                    continue outer;
-                }
+                if (haystack[i + j] != needle[j]) continue outer;
             }
             return i;
         }
@@ -1624,9 +1550,7 @@ public final class Bootstrap {
         outer:
         for (int i = haystack.length - needle.length; i >= 0; i--) {
             for (int j = 0; j < needle.length; j++) {
-                if (haystack[i + j] != needle[j]) {
-                    continue outer;
-                }
+                if (haystack[i + j] != needle[j]) continue outer;
             }
             return i;
         }
@@ -1643,9 +1567,7 @@ public final class Bootstrap {
 
     static String concat(String... parts) {
         StringBuilder out = new StringBuilder();
-        for (String part : parts) {
-            out.append(part);
-        }
+        for (String part : parts) out.append(part);
         return out.toString();
     }
 
@@ -1654,9 +1576,7 @@ public final class Bootstrap {
 
     static int logLevel(String name, int fallback) {
         for (int i = 0; i < LOG_LEVELS.length; i++) {
-            if (LOG_LEVELS[i].equalsIgnoreCase(name)) {
-                return i;
-            }
+            if (LOG_LEVELS[i].equalsIgnoreCase(name)) return i;
         }
         return fallback;
     }
@@ -1666,9 +1586,7 @@ public final class Bootstrap {
      * object per line, as Lambda's advanced logging controls expect. AWS_LAMBDA_LOG_LEVEL filters both.
      */
     static void log(int level, String requestId, String... parts) {
-        if (level < LOG_LEVEL) {
-            return;
-        }
+        if (level < LOG_LEVEL) return;
         String message = concat(parts);
         if (!JSON_LOGS) {
             System.err.println(concat(RUNTIME_NAME, ": ", message));
@@ -1676,9 +1594,7 @@ public final class Bootstrap {
         }
         StringBuilder json = new StringBuilder("{\"timestamp\":\"").append(timestamp(System.currentTimeMillis()))
                 .append("\",\"level\":\"").append(LOG_LEVELS[level]).append('"');
-        if (requestId != null) {
-            appendJsonString(json.append(",\"requestId\":"), requestId);
-        }
+        if (requestId != null) appendJsonString(json.append(",\"requestId\":"), requestId);
         appendJsonString(json.append(",\"message\":"), message);
         System.err.println(json.append(",\"logger\":\"").append(RUNTIME_NAME).append("\"}"));
     }
@@ -1691,16 +1607,12 @@ public final class Bootstrap {
         String trimmed = line.strip();
         boolean[] hasRequestId = {false};
         if (trimmed.startsWith("{") && skipJsonValue(trimmed, 0, hasRequestId) == trimmed.length()) {
-            if (requestId == null || hasRequestId[0]) {
-                return trimmed;
-            }
+            if (requestId == null || hasRequestId[0]) return trimmed;
             String rest = trimmed.substring(1).strip();
             return appendJsonString(new StringBuilder("{\"requestId\":"), requestId).append(rest.equals("}") ? "" : ",").append(rest).toString();
         }
         StringBuilder json = new StringBuilder("{\"timestamp\":\"").append(timestamp(millis)).append("\",\"level\":\"INFO\"");
-        if (requestId != null) {
-            appendJsonString(json.append(",\"requestId\":"), requestId);
-        }
+        if (requestId != null) appendJsonString(json.append(",\"requestId\":"), requestId);
         return appendJsonString(json.append(",\"message\":"), line).append('}').toString();
     }
 
@@ -1710,78 +1622,48 @@ public final class Bootstrap {
      */
     static int skipJsonValue(String s, int i, boolean[] hasRequestId) {
         i = skipJsonSpace(s, i);
-        if (i >= s.length()) {
-            return -1;
-        }
+        if (i >= s.length()) return -1;
         char c = s.charAt(i);
-        if (c == '"') {
-            return skipJsonString(s, i);
-        }
+        if (c == '"') return skipJsonString(s, i);
         if (c != '{' && c != '[') {
             int end = i;
-            while (end < s.length() && "+-.0123456789eEtrufalsn".indexOf(s.charAt(end)) >= 0) {
-                end++;
-            }
+            while (end < s.length() && "+-.0123456789eEtrufalsn".indexOf(s.charAt(end)) >= 0) end++;
             String word = s.substring(i, end);
             return word.equals("true") || word.equals("false") || word.equals("null") || isJsonNumber(word) ? end : -1;
         }
         char close = c == '{' ? '}' : ']';
         i = skipJsonSpace(s, i + 1);
-        if (i < s.length() && s.charAt(i) == close) {
-            return i + 1;
-        }
+        if (i < s.length() && s.charAt(i) == close) return i + 1;
         for (;;) {
             if (close == '}') {
                 int keyEnd = skipJsonString(s, i);
-                if (keyEnd < 0) {
-                    return -1;
-                }
-                if (hasRequestId != null && s.substring(i, keyEnd).equals("\"requestId\"")) {
-                    hasRequestId[0] = true;
-                }
+                if (keyEnd < 0) return -1;
+                if (hasRequestId != null && s.substring(i, keyEnd).equals("\"requestId\"")) hasRequestId[0] = true;
                 i = skipJsonSpace(s, keyEnd);
-                if (i >= s.length() || s.charAt(i) != ':') {
-                    return -1;
-                }
+                if (i >= s.length() || s.charAt(i) != ':') return -1;
                 i++;
             }
             i = skipJsonValue(s, i, null);
             i = i < 0 ? -1 : skipJsonSpace(s, i);
-            if (i < 0 || i >= s.length() || (s.charAt(i) != ',' && s.charAt(i) != close)) {
-                return -1;
-            }
-            if (s.charAt(i) == close) {
-                return i + 1;
-            }
+            if (i < 0 || i >= s.length() || (s.charAt(i) != ',' && s.charAt(i) != close)) return -1;
+            if (s.charAt(i) == close) return i + 1;
             i = skipJsonSpace(s, i + 1);
         }
     }
 
     private static int skipJsonString(String s, int i) {
-        if (i >= s.length() || s.charAt(i) != '"') {
-            return -1;
-        }
+        if (i >= s.length() || s.charAt(i) != '"') return -1;
         for (i++; i < s.length(); i++) {
             char c = s.charAt(i);
-            if (c == '"') {
-                return i + 1;
-            }
-            if (c < 0x20) {
-                return -1;
-            }
+            if (c == '"') return i + 1;
+            if (c < 0x20) return -1;
             if (c == '\\') {
                 i++;
-                if (i >= s.length() || "\"\\/bfnrtu".indexOf(s.charAt(i)) < 0) {
-                    return -1;
-                }
+                if (i >= s.length() || "\"\\/bfnrtu".indexOf(s.charAt(i)) < 0) return -1;
                 if (s.charAt(i) == 'u') {
-                    if (i + 4 >= s.length()) {
-                        return -1;
-                    }
+                    if (i + 4 >= s.length()) return -1;
                     for (int k = 1; k <= 4; k++) {
-                        if (Character.digit(s.charAt(i + k), 16) < 0) {
-                            return -1;
-                        }
+                        if (Character.digit(s.charAt(i + k), 16) < 0) return -1;
                     }
                     i += 4;
                 }
@@ -1801,26 +1683,18 @@ public final class Bootstrap {
     static boolean isJsonNumber(String w) {
         int i = w.startsWith("-") ? 1 : 0;
         int digits = countDigits(w, i);
-        if (digits == 0 || (digits > 1 && w.charAt(i) == '0')) {
-            return false;
-        }
+        if (digits == 0 || (digits > 1 && w.charAt(i) == '0')) return false;
         i += digits;
         if (i < w.length() && w.charAt(i) == '.') {
             digits = countDigits(w, i + 1);
-            if (digits == 0) {
-                return false;
-            }
+            if (digits == 0) return false;
             i += 1 + digits;
         }
         if (i < w.length() && (w.charAt(i) == 'e' || w.charAt(i) == 'E')) {
             i++;
-            if (i < w.length() && (w.charAt(i) == '+' || w.charAt(i) == '-')) {
-                i++;
-            }
+            if (i < w.length() && (w.charAt(i) == '+' || w.charAt(i) == '-')) i++;
             digits = countDigits(w, i);
-            if (digits == 0) {
-                return false;
-            }
+            if (digits == 0) return false;
             i += digits;
         }
         return i == w.length();
@@ -1828,9 +1702,7 @@ public final class Bootstrap {
 
     private static int countDigits(String w, int from) {
         int i = from;
-        while (i < w.length() && w.charAt(i) >= '0' && w.charAt(i) <= '9') {
-            i++;
-        }
+        while (i < w.length() && w.charAt(i) >= '0' && w.charAt(i) <= '9') i++;
         return i - from;
     }
 

@@ -499,11 +499,12 @@ class FunctionModeTest {
     @Test
     void temporaryFilesLiveInOnePrivateDirectory() throws IOException {
         String[] paths = ok(invoke("tmpfiles")).split("\n");
-        Path event = Path.of(paths[0]);
-        Path response = Path.of(paths[1]);
-        assertEquals(event.getParent(), response.getParent(), "event and response share one directory");
-        Path dir = RuntimeProcess.privateDirectoryOf(event);
-        assertTrue(dir != null, "under a directory of its own in /tmp: " + event);
+        // The event and the response are never files: stdin and stdout are two different pipes.
+        assertTrue(paths[0].startsWith("pipe:[") && paths[1].startsWith("pipe:["), "stdin and stdout are pipes: " + List.of(paths));
+        assertNotEquals(paths[0], paths[1]);
+        Path command = Path.of(paths[2]);
+        Path dir = RuntimeProcess.privateDirectoryOf(command);
+        assertTrue(dir != null, "the command file is under a directory of its own in /tmp: " + command);
         assertEquals("rwx------", PosixFilePermissions.toString(Files.getPosixFilePermissions(dir)), dir.toString());
     }
 

@@ -46,9 +46,9 @@ class RuntimeExitTest {
 
     @Test
     void status500OnNextExitsAndTheTemporaryDirectoryIsRemoved() {
-        Path event = Path.of(served(api.enqueue("{}")).bodyText());
-        Path dir = RuntimeProcess.privateDirectoryOf(event);
-        assertTrue(dir != null, "the event file is in a directory of its own under /tmp: " + event);
+        Path command = Path.of(served(api.enqueue("{}")).bodyText());
+        Path dir = RuntimeProcess.privateDirectoryOf(command);
+        assertTrue(dir != null, "the command file is in a directory of its own under /tmp: " + command);
         api.failNextPoll(500);
         try {
             exitsLogging("500 on /next", "500");
