@@ -9,7 +9,10 @@
  *   Function.ResponseSizeTooLarge, Content-Length or chunked bodies (with trailers for streamed errors), a
  *   truncated body fails the invocation with Runtime.TruncatedResponse;
  * - towards the user, the invoke endpoint of AWS's emulator (POST /2015-03-31/functions/function/invocations, with
- *   X-Amz-Client-Context in base64, X-Amzn-Trace-Id, X-Amz-Cognito-Identity, X-Amz-Tenant-Id), or a one-shot invoke.
+ *   X-Amz-Client-Context in base64, X-Amzn-Trace-Id, X-Amz-Cognito-Identity, X-Amz-Tenant-Id), or a one-shot invoke,
+ *   answered as Lambda's Invoke API answers where the emulator is looser: payloads must be JSON (400
+ *   InvalidRequestContentException), an empty one becomes {}, X-Amz-Invocation-Type Event is 202 and runs later,
+ *   DryRun is 204. docs/runtime-api.md states the contract on both sides.
  *
  * It starts the runtime itself, so it can time init, kill the runtime and every process it started when an
  * invocation times out or the runtime dies, and start a fresh one on the next invoke (a cold start). It prints
@@ -337,6 +340,7 @@ public final class LocalLambda {
             // The caller has its answer now; the invocation goes on until the runtime asks for the next one
             // (Lambda's invoke phase): what the runtime does in between (reloading file.sh after an exit, say) is
             // part of this invocation's Duration and comes before its END line.
+            e.drainLogs(); // the function's log lines written before its answer, printed before the caller has it
             reply.accept(res);
             switch (e.awaitNext(deadline)) {
                 case TIMEOUT -> {
@@ -472,7 +476,7 @@ public final class LocalLambda {
             return env;
         }
 
-        /** Lambda's environment for this function (runtime-api-notes.md 1.8), then the user's --env values. */
+        /** Lambda's environment for this function (docs/runtime-api.md), then the user's --env values. */
         Map<String, String> functionEnvironment(boolean sandboxed) {
             Map<String, String> m = new LinkedHashMap<>();
             m.put("AWS_LAMBDA_RUNTIME_API", apiAddress);
@@ -1564,7 +1568,15 @@ public final class LocalLambda {
             }
             String id = firstNonEmpty(ex.header("X-Amzn-RequestId"), UUID.randomUUID().toString());
             if (type.equals("DryRun")) {
-                // Lambda only validates the request: 204, and the function does not run.
+                // Lambda only validates the request: 204, and the function does not run. Here it is answered in
+                // its turn, once the invocations queued before it have ended (their END and REPORT printed), which
+                // gives scripts and tests a way to wait for that without polling the log.
+                try {
+                    fn.queue.submit(() -> { }).get();
+                } catch (InterruptedException | ExecutionException e) {
+                    ex.close();
+                    return;
+                }
                 ex.send(204, null, new byte[0], "X-Amzn-RequestId", id);
                 return;
             }
@@ -1952,12 +1964,14 @@ public final class LocalLambda {
                 One-shot
                   --event FILE           invoke once with the event in FILE (- for stdin); the response goes to
                                          stdout, exit status 1 on any function error, 2 on a usage or setup error
+                                         (an event that is not JSON, which Lambda refuses, included)
                   --trace-id VALUE, --client-context BASE64, --cognito-identity JSON, --tenant-id VALUE
                                          what the X-Amzn-Trace-Id, X-Amz-Client-Context, X-Amz-Cognito-Identity and
                                          X-Amz-Tenant-Id headers would carry
 
                 Server
-                  --serve                keep the function warm and answer POST /2015-03-31/functions/function/invocations;
+                  --serve                keep the function warm and answer POST /2015-03-31/functions/function/invocations
+                                         (X-Amz-Invocation-Type RequestResponse, Event or DryRun, as Lambda);
                                          the endpoint's URL is printed as the first line on stdout
                   --port N               invoke endpoint port on 127.0.0.1 (default 9000; 0 picks a free one)
                   --runtime-api-port N   Runtime API port on 127.0.0.1 (default 0: a free one)
