@@ -348,7 +348,7 @@ public final class LocalLambda {
                     return res;
                 }
                 case EXITED -> {
-                    double durationMs = millis(e.exitNanos - t0);
+                    double durationMs = millis((e.exitNanos != 0 ? e.exitNanos : System.nanoTime()) - t0); // 0: killed at shutdown
                     Outcome exit = exitOutcome(id, e);
                     e.kill();
                     env = null;
