@@ -66,6 +66,9 @@ while :; do
                 -d '{"errorMessage":"oops","errorType":"Oops","stackTrace":[]}' "$api/invocation/$id/error")" >>"$r" ;;
         exit)
             exit 7 ;;
+        answer-then-exit)
+            curl -sS -d answered "$api/invocation/$id/response" >/dev/null
+            exit 5 ;;
         answer-then-wait)
             curl -sS -d answered "$api/invocation/$id/response" >/dev/null
             read -r word <"$WORK/gate"
@@ -208,4 +211,18 @@ error-after-response 403"
     work=$(grep -n 'runtime work after the answer: open' "$SERVER_LOG" | cut -d: -f1)
     end=$(grep -n "^END RequestId: $id" "$SERVER_LOG" | cut -d: -f1)
     [ -n "$work" ] && [ -n "$end" ] && [ "$work" -lt "$end" ]
+}
+
+@test "a runtime that exits after answering: the caller has the answer, the invocation ends there, the next one is cold" {
+    start_scripted
+    invoke answer-then-exit
+    assert_equal "$HTTP_CODE" 200
+    assert_equal "$output" answered
+    assert_equal "$(header X-Amz-Function-Error)" ''
+    invoke echo-me
+    assert_equal "$output" '"echo-me"'
+    settle
+    assert_equal "$(count_init "$SERVER_LOG")" 2
+    run grep -c 'local-lambda: the runtime exited after answering .*exit status 5; the next invoke is a cold start' "$SERVER_LOG"
+    assert_output 1
 }
