@@ -9,7 +9,10 @@
  *   Function.ResponseSizeTooLarge, Content-Length or chunked bodies (with trailers for streamed errors), a
  *   truncated body fails the invocation with Runtime.TruncatedResponse;
  * - towards the user, the invoke endpoint of AWS's emulator (POST /2015-03-31/functions/function/invocations, with
- *   X-Amz-Client-Context in base64, X-Amzn-Trace-Id, X-Amz-Cognito-Identity, X-Amz-Tenant-Id), or a one-shot invoke.
+ *   X-Amz-Client-Context in base64, X-Amzn-Trace-Id, X-Amz-Cognito-Identity, X-Amz-Tenant-Id), or a one-shot invoke,
+ *   answered as Lambda's Invoke API answers where the emulator is looser: payloads must be JSON (400
+ *   InvalidRequestContentException), an empty one becomes {}, X-Amz-Invocation-Type Event is 202 and runs later,
+ *   DryRun is 204. docs/runtime-api.md states the contract on both sides.
  *
  * It starts the runtime itself, so it can time init, kill the runtime and every process it started when an
  * invocation times out or the runtime dies, and start a fresh one on the next invoke (a cold start). It prints
@@ -34,6 +37,9 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -49,11 +55,17 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Consumer;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -62,6 +74,11 @@ public final class LocalLambda {
     static final long MAX_RESPONSE_BYTES = 6L * 1024 * 1024 + 100;
     /** Synchronous invoke request limit. */
     static final long MAX_REQUEST_BYTES = 6L * 1024 * 1024;
+    /** Asynchronous (Event) invoke request limit: 1 MB. */
+    static final long MAX_ASYNC_REQUEST_BYTES = 1024L * 1024;
+    /** The Date header's format (RFC 9110's IMF-fixdate): always a two-digit day. */
+    static final DateTimeFormatter HTTP_DATE = DateTimeFormatter.ofPattern("EEE, dd MMM yyyy HH:mm:ss 'GMT'", Locale.US)
+            .withZone(ZoneOffset.UTC);
     /** Bodies past the limit are still read (to report their size) up to this many bytes, then the connection is dropped. */
     static final long MAX_DRAIN_BYTES = 256L * 1024 * 1024;
     static final String ACCOUNT = "012345678912";
@@ -117,6 +134,13 @@ public final class LocalLambda {
                 note("the event is " + event.length + " bytes; Lambda accepts at most " + MAX_REQUEST_BYTES + " for a synchronous invoke");
                 return 2;
             }
+            String invalid = jsonProblem(event);
+            if (invalid != null) {
+                // As Lambda's Invoke API (400 InvalidRequestContentException): the function is not invoked.
+                note("the event " + o.event + " is not JSON, which Lambda refuses (InvalidRequestContentException): "
+                        + invalid);
+                return 2;
+            }
             String clientContext = null;
             if (o.clientContext != null) {
                 clientContext = decodeClientContext(o.clientContext);
@@ -125,9 +149,15 @@ public final class LocalLambda {
                     return 2;
                 }
             }
-            InvokeRequest r = new InvokeRequest(UUID.randomUUID().toString(), event, o.traceId, clientContext,
+            InvokeRequest r = new InvokeRequest(UUID.randomUUID().toString(), payload(event), o.traceId, clientContext,
                     o.cognitoIdentity, o.tenantId);
-            Result res = fn.invoke(r);
+            Queued q = fn.submit(r);
+            Result res = q.answer().join();
+            try {
+                q.done().get(); // END and REPORT come when the runtime asks for the next invocation
+            } catch (InterruptedException | ExecutionException e) {
+                note("the invocation did not end cleanly: " + e);
+            }
             fn.shutdown();
             System.out.write(res.body());
             System.out.flush();
@@ -158,6 +188,9 @@ public final class LocalLambda {
     /** What the caller gets: HTTP status, body, content type, and X-Amz-Function-Error (null on success). */
     record Result(int status, byte[] body, String contentType, String functionError) {}
 
+    /** A queued invocation: the caller's answer, and the end of the invocation (END and REPORT printed). */
+    record Queued(CompletableFuture<Result> answer, Future<?> done) {}
+
     enum Kind { SUCCESS, FUNCTION_ERROR, PLATFORM_ERROR, TIMEOUT, EXITED }
 
     /** How an invocation ended. platformErrorType is what REPORT shows as "Error Type" (null for the function's own errors). */
@@ -186,7 +219,8 @@ public final class LocalLambda {
     static final class Function {
         final Options o;
         final Cgroups cgroups;
-        final ReentrantLock invokeLock = new ReentrantLock(true);
+        final ExecutorService queue = Executors.newSingleThreadExecutor(
+                task -> Thread.ofPlatform().daemon().name("invocations").unstarted(task));
         volatile String apiAddress;
         volatile Env env;
         int seq;
@@ -205,25 +239,36 @@ public final class LocalLambda {
                     + " s, memory " + o.memory + " MB (" + cgroups.summary + ")";
         }
 
-        /** Invocations are served one at a time, like one Lambda execution environment. */
-        Result invoke(InvokeRequest r) {
-            invokeLock.lock();
-            try {
-                if (shutDown) {
-                    return new Result(503, errorJson("ServiceException", "the local Lambda is shutting down"),
-                            "application/json", "Unhandled");
+        /**
+         * Queues an invocation behind the ones already queued: one at a time, in arrival order, like one Lambda
+         * execution environment (so an asynchronous invoke accepted before a synchronous one also runs first).
+         * The answer completes as soon as the runtime has answered; done completes when the invocation ends, at
+         * the runtime's next /next (or its death or the timeout), which is when the next queued one may start.
+         */
+        Queued submit(InvokeRequest r) {
+            CompletableFuture<Result> answer = new CompletableFuture<>();
+            Future<?> done = queue.submit(() -> {
+                try {
+                    if (shutDown) {
+                        answer.complete(new Result(503, errorJson("ServiceException", "the local Lambda is shutting down"),
+                                "application/json", "Unhandled"));
+                        return;
+                    }
+                    answer.complete(invokeQueued(r, answer::complete));
+                } catch (RuntimeException | Error ex) {
+                    answer.completeExceptionally(ex);
+                    throw ex;
                 }
-                return invokeLocked(r);
-            } finally {
-                invokeLock.unlock();
-            }
+            });
+            return new Queued(answer, done);
         }
 
-        private Result invokeLocked(InvokeRequest r) {
+        /** REPLY gets the caller's answer as soon as it is known; the return value is the same answer. */
+        private Result invokeQueued(InvokeRequest r, Consumer<Result> reply) {
             String id = r.requestId();
             long timeoutNanos = TimeUnit.SECONDS.toNanos(o.timeout);
-            long budgetStart = 0;
             Double initMs = null;
+            long t0 = 0; // the start of the invoke phase, once START is printed
             Env e = env;
             if (e != null && e.isDead()) {
                 e.kill();
@@ -234,23 +279,26 @@ public final class LocalLambda {
                 e = start();
                 if (e == null) {
                     return reportInitFailure(id, null, 0, Outcome.platform("Runtime.InvalidEntrypoint",
-                            "RequestId: " + id + " Error: could not start the runtime (the message is above)"));
+                            "RequestId: " + id + " Error: could not start the runtime (the message is above)"), 0);
                 }
                 InitStatus st = e.awaitInit(TimeUnit.SECONDS.toNanos(o.initTimeout));
                 if (st == InitStatus.TIMEOUT) {
-                    // Lambda gives init 10 s, then retries it once inside the invocation, under the function's timeout.
+                    // Lambda gives init 10 s, then retries it once inside the invocation, under the function's
+                    // timeout: the invoke phase (START, Duration, the timeout) starts before the retried init, whose
+                    // time is then part of Duration; REPORT has no Init Duration (public reports call it a
+                    // "suppressed init").
                     log(String.format(Locale.ROOT, "INIT_REPORT Init Duration: %.2f ms\tPhase: init\tStatus: timeout",
                             millis(System.nanoTime() - e.spawnNanos)));
                     e.kill();
+                    log("START RequestId: " + id + " Version: " + VERSION);
+                    t0 = System.nanoTime();
                     e = start();
                     if (e == null) {
                         return reportInitFailure(id, null, 0, Outcome.platform("Runtime.InvalidEntrypoint",
-                                "RequestId: " + id + " Error: could not start the runtime (the message is above)"));
+                                "RequestId: " + id + " Error: could not start the runtime (the message is above)"), t0);
                     }
-                    budgetStart = e.spawnNanos;
-                    st = e.awaitInit(timeoutNanos);
+                    st = e.awaitInit(timeoutNanos - (System.nanoTime() - t0));
                     if (st == InitStatus.TIMEOUT) {
-                        log("START RequestId: " + id + " Version: " + VERSION);
                         return timedOut(id, e, null, timeoutNanos);
                     }
                 } else {
@@ -264,34 +312,62 @@ public final class LocalLambda {
                     }
                     e.kill();
                     env = null;
-                    return reportInitFailure(id, e, ms, failure);
+                    return reportInitFailure(id, e, ms, failure, t0);
                 }
             }
-            long remaining = budgetStart == 0 ? timeoutNanos : timeoutNanos - (System.nanoTime() - budgetStart);
-            Invocation inv = new Invocation(r, System.currentTimeMillis() + TimeUnit.NANOSECONDS.toMillis(remaining));
-            log("START RequestId: " + id + " Version: " + VERSION);
-            long t0 = System.nanoTime();
-            e.offer(inv);
-            Outcome oc = e.awaitOutcome(inv, t0 + remaining);
-            if (oc.kind() == Kind.TIMEOUT) {
-                return timedOut(id, e, initMs, remaining);
+            if (t0 == 0) {
+                log("START RequestId: " + id + " Version: " + VERSION);
+                t0 = System.nanoTime();
             }
-            double durationMs = millis(System.nanoTime() - t0);
+            long deadline = t0 + timeoutNanos;
+            Invocation inv = new Invocation(r, System.currentTimeMillis() + TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime()));
+            e.offer(inv);
+            Outcome oc = e.awaitOutcome(inv, deadline);
+            if (oc.kind() == Kind.TIMEOUT) {
+                return timedOut(id, e, initMs, timeoutNanos);
+            }
             if (oc.kind() == Kind.EXITED) {
+                double durationMs = millis(System.nanoTime() - t0);
                 oc = exitOutcome(id, e);
                 e.kill();
                 env = null;
-            } else {
-                e.sample();
-                e.drainLogs();
+                log("END RequestId: " + id);
+                log(report(id, durationMs, initMs, e.peakMb(), "Status: error\tError Type: " + oc.platformErrorType()));
+                return new Result(200, oc.body(), "application/json", "Unhandled");
             }
-            log("END RequestId: " + id);
-            log(report(id, durationMs, initMs, e.peakMb(), oc.platformErrorType() == null ? null
-                    : "Status: error\tError Type: " + oc.platformErrorType()));
-            return switch (oc.kind()) {
-                case SUCCESS -> new Result(200, oc.body(), oc.contentType(), null);
-                default -> new Result(200, oc.body(), "application/json", "Unhandled");
-            };
+            Result res = oc.kind() == Kind.SUCCESS ? new Result(200, oc.body(), oc.contentType(), null)
+                    : new Result(200, oc.body(), "application/json", "Unhandled");
+            // The caller has its answer now; the invocation goes on until the runtime asks for the next one
+            // (Lambda's invoke phase): what the runtime does in between (reloading file.sh after an exit, say) is
+            // part of this invocation's Duration and comes before its END line.
+            e.drainLogs(); // the function's log lines written before its answer, printed before the caller has it
+            reply.accept(res);
+            switch (e.awaitNext(deadline)) {
+                case TIMEOUT -> {
+                    timedOut(id, e, initMs, timeoutNanos);
+                    return res;
+                }
+                case EXITED -> {
+                    double durationMs = millis((e.exitNanos != 0 ? e.exitNanos : System.nanoTime()) - t0); // 0: killed at shutdown
+                    Outcome exit = exitOutcome(id, e);
+                    e.kill();
+                    env = null;
+                    note("the runtime exited after answering " + id + ": " + jsonField(exit.body(), "errorMessage")
+                            + "; the next invoke is a cold start");
+                    log("END RequestId: " + id);
+                    log(report(id, durationMs, initMs, e.peakMb(), "Status: error\tError Type: Runtime.ExitError"));
+                    return res;
+                }
+                default -> {
+                    double durationMs = millis(e.nextNanos - t0);
+                    e.sample();
+                    e.drainLogs();
+                    log("END RequestId: " + id);
+                    log(report(id, durationMs, initMs, e.peakMb(), oc.platformErrorType() == null ? null
+                            : "Status: error\tError Type: " + oc.platformErrorType()));
+                    return res;
+                }
+            }
         }
 
         private Result timedOut(String id, Env e, Double initMs, long budgetNanos) {
@@ -307,14 +383,21 @@ public final class LocalLambda {
                     "application/json", "Unhandled");
         }
 
-        /** Init failed: Lambda answers every invoke with the init error until a new init succeeds (502, as the emulator). */
-        private Result reportInitFailure(String id, Env e, double initMs, Outcome failure) {
+        /**
+         * Init failed: Lambda answers every invoke with the init error until a new init succeeds (502, as the
+         * emulator). INVOKE_START is 0 for a failure in the init phase, else when the invoke phase began (the init
+         * retried inside an invocation after an init timeout: START is already printed).
+         */
+        private Result reportInitFailure(String id, Env e, double initMs, Outcome failure, long invokeStart) {
             String type = failure.platformErrorType();
-            log(String.format(Locale.ROOT, "INIT_REPORT Init Duration: %.2f ms\tPhase: init\tStatus: error\tError Type: %s",
-                    initMs, type));
-            log("START RequestId: " + id + " Version: " + VERSION);
+            log(String.format(Locale.ROOT, "INIT_REPORT Init Duration: %.2f ms\tPhase: %s\tStatus: error\tError Type: %s",
+                    initMs, invokeStart == 0 ? "init" : "invoke", type));
+            if (invokeStart == 0) {
+                log("START RequestId: " + id + " Version: " + VERSION);
+            }
             log("END RequestId: " + id);
-            log(report(id, initMs, null, e == null ? 0 : e.peakMb(), "Status: error\tError Type: " + type));
+            double durationMs = invokeStart == 0 ? initMs : millis(System.nanoTime() - invokeStart);
+            log(report(id, durationMs, null, e == null ? 0 : e.peakMb(), "Status: error\tError Type: " + type));
             return new Result(502, failure.body(), "application/json", "Unhandled");
         }
 
@@ -393,7 +476,7 @@ public final class LocalLambda {
             return env;
         }
 
-        /** Lambda's environment for this function (runtime-api-notes.md 1.8), then the user's --env values. */
+        /** Lambda's environment for this function (docs/runtime-api.md), then the user's --env values. */
         Map<String, String> functionEnvironment(boolean sandboxed) {
             Map<String, String> m = new LinkedHashMap<>();
             m.put("AWS_LAMBDA_RUNTIME_API", apiAddress);
@@ -436,6 +519,9 @@ public final class LocalLambda {
 
     enum InitStatus { READY, ERROR, EXITED, TIMEOUT }
 
+    /** How an invocation's invoke phase ended after the runtime answered. */
+    enum Ending { NEXT, EXITED, TIMEOUT }
+
     enum State { STARTING, IDLE, INVOKING, RECEIVING, RESPONDED, INIT_FAILED }
 
     /** One execution environment: a runtime process tree and the Runtime API state machine it talks to. */
@@ -452,6 +538,7 @@ public final class LocalLambda {
         int exitStatus = -1;
         long exitNanos;
         long readyNanos;
+        long nextNanos;
         long initErrorNanos;
         byte[] initErrorBody;
         String initErrorType;
@@ -594,6 +681,31 @@ public final class LocalLambda {
             }
         }
 
+        /** After the answer: waits until the runtime asks for the next invocation, dies, or runs out of time. */
+        Ending awaitNext(long deadlineNanos) {
+            lock.lock();
+            try {
+                while (true) {
+                    if (dead) {
+                        return Ending.EXITED;
+                    }
+                    if (state == State.IDLE && nextWaiting) {
+                        return Ending.NEXT;
+                    }
+                    long left = deadlineNanos - System.nanoTime();
+                    if (left <= 0) {
+                        return Ending.TIMEOUT;
+                    }
+                    changed.awaitNanos(left);
+                }
+            } catch (InterruptedException ex) {
+                Thread.currentThread().interrupt();
+                return Ending.TIMEOUT;
+            } finally {
+                lock.unlock();
+            }
+        }
+
         /** Settles the current invocation (caller holds the lock). */
         void complete(Invocation inv, Outcome oc) {
             if (inv.outcome == null) {
@@ -659,12 +771,15 @@ public final class LocalLambda {
             }
         }
 
-        /** Samples memory every 10 ms while the runtime works (init and invocations); Lambda freezes it in between. */
+        /**
+         * Samples memory every 10 ms while the runtime works (init, and invocations until the runtime's next /next);
+         * Lambda freezes it in between.
+         */
         private void sampleWhileBusy() {
             while (true) {
                 lock.lock();
                 try {
-                    while (!dead && (state == State.IDLE || state == State.RESPONDED || state == State.INIT_FAILED)) {
+                    while (!dead && (state == State.IDLE || state == State.INIT_FAILED)) {
                         changed.await();
                     }
                     if (dead) {
@@ -1206,8 +1321,9 @@ public final class LocalLambda {
                         }
                     }
                 }
+                e.nextNanos = System.nanoTime(); // ends the invoke phase of the invocation before, if any
                 if (e.state == State.STARTING) {
-                    e.readyNanos = System.nanoTime(); // the first /next ends init
+                    e.readyNanos = e.nextNanos; // the first /next ends init
                     if (e.cgroup != null) {
                         e.cgroup.throttleCpu();
                     }
@@ -1413,11 +1529,11 @@ public final class LocalLambda {
                 ex.send(405, "application/json", userError("MethodNotAllowed", "use POST"), "Allow", "POST");
                 return;
             }
-            String type = ex.header("X-Amz-Invocation-Type");
-            if (type != null && !type.equals("RequestResponse")) {
-                ex.send(400, "application/json", userError("InvalidParameterValueException",
-                        "this local Lambda supports only X-Amz-Invocation-Type: RequestResponse, not " + type),
-                        "X-Amzn-ErrorType", "InvalidParameterValueException");
+            String type = firstNonEmpty(ex.header("X-Amz-Invocation-Type"), "RequestResponse");
+            if (!List.of("RequestResponse", "Event", "DryRun").contains(type)) {
+                ex.send(400, "application/json", userError("ValidationException", "1 validation error detected: Value '"
+                        + type + "' at 'invocationType' failed to satisfy constraint: Member must satisfy enum value set: "
+                        + "[Event, RequestResponse, DryRun]"), "X-Amzn-ErrorType", "ValidationException");
                 return;
             }
             String clientContext = null;
@@ -1436,16 +1552,49 @@ public final class LocalLambda {
                 ex.close();
                 return;
             }
-            if (body.size() > MAX_REQUEST_BYTES) {
+            long limit = type.equals("Event") ? MAX_ASYNC_REQUEST_BYTES : MAX_REQUEST_BYTES;
+            if (body.size() > limit) {
                 ex.send(413, "application/json", userError("RequestTooLargeException",
-                        "Request must be smaller than " + MAX_REQUEST_BYTES + " bytes for the InvokeFunction operation"),
+                        "Request must be smaller than " + limit + " bytes for the "
+                                + (type.equals("Event") ? "InvokeAsync" : "InvokeFunction") + " operation"),
                         "X-Amzn-ErrorType", "RequestTooLargeException");
                 return;
             }
+            String invalid = jsonProblem(body.bytes());
+            if (invalid != null) {
+                ex.send(400, "application/json", userError("InvalidRequestContentException", invalid),
+                        "X-Amzn-ErrorType", "InvalidRequestContentException");
+                return;
+            }
             String id = firstNonEmpty(ex.header("X-Amzn-RequestId"), UUID.randomUUID().toString());
-            InvokeRequest r = new InvokeRequest(id, body.bytes(), ex.header("X-Amzn-Trace-Id"), clientContext,
+            if (type.equals("DryRun")) {
+                // Lambda only validates the request: 204, and the function does not run. Here it is answered in
+                // its turn, once the invocations queued before it have ended (their END and REPORT printed), which
+                // gives scripts and tests a way to wait for that without polling the log.
+                try {
+                    fn.queue.submit(() -> { }).get();
+                } catch (InterruptedException | ExecutionException e) {
+                    ex.close();
+                    return;
+                }
+                ex.send(204, null, new byte[0], "X-Amzn-RequestId", id);
+                return;
+            }
+            InvokeRequest r = new InvokeRequest(id, payload(body.bytes()), ex.header("X-Amzn-Trace-Id"), clientContext,
                     ex.header("X-Amz-Cognito-Identity"), ex.header("X-Amz-Tenant-Id"));
-            Result res = fn.invoke(r);
+            Queued q = fn.submit(r);
+            if (type.equals("Event")) {
+                // Lambda queues the event and answers 202 at once; the function runs later, its logs as usual.
+                q.answer().thenAccept(res -> {
+                    if (res.functionError() != null) {
+                        note("asynchronous invoke " + id + " failed (" + jsonField(res.body(), "errorType")
+                                + "); Lambda would retry it up to 2 more times, this local Lambda does not");
+                    }
+                });
+                ex.send(202, null, new byte[0], "X-Amzn-RequestId", id);
+                return;
+            }
+            Result res = q.answer().join();
             List<String> h = new ArrayList<>(List.of("X-Amzn-RequestId", id, "X-Amz-Executed-Version", VERSION));
             if (res.functionError() != null) {
                 h.add("X-Amz-Function-Error");
@@ -1720,11 +1869,13 @@ public final class LocalLambda {
                 }
                 StringBuilder b = new StringBuilder();
                 b.append("HTTP/1.1 ").append(status).append(' ').append(reason(status)).append("\r\n");
-                b.append("Date: ").append(DateTimeFormatter.RFC_1123_DATE_TIME.format(Instant.now().atZone(ZoneOffset.UTC))).append("\r\n");
+                b.append("Date: ").append(httpDate(Instant.now())).append("\r\n");
                 if (contentType != null) {
                     b.append("Content-Type: ").append(contentType).append("\r\n");
                 }
-                b.append("Content-Length: ").append(body.length).append("\r\n");
+                if (status != 204) { // a 204 has neither a body nor a Content-Length
+                    b.append("Content-Length: ").append(body.length).append("\r\n");
+                }
                 for (int i = 0; i + 1 < extra.length; i += 2) {
                     b.append(extra[i]).append(": ").append(extra[i + 1].replace('\r', ' ').replace('\n', ' ')).append("\r\n");
                 }
@@ -1748,6 +1899,7 @@ public final class LocalLambda {
                 return switch (status) {
                     case 200 -> "OK";
                     case 202 -> "Accepted";
+                    case 204 -> "No Content";
                     case 400 -> "Bad Request";
                     case 403 -> "Forbidden";
                     case 404 -> "Not Found";
@@ -1812,12 +1964,14 @@ public final class LocalLambda {
                 One-shot
                   --event FILE           invoke once with the event in FILE (- for stdin); the response goes to
                                          stdout, exit status 1 on any function error, 2 on a usage or setup error
+                                         (an event that is not JSON, which Lambda refuses, included)
                   --trace-id VALUE, --client-context BASE64, --cognito-identity JSON, --tenant-id VALUE
                                          what the X-Amzn-Trace-Id, X-Amz-Client-Context, X-Amz-Cognito-Identity and
                                          X-Amz-Tenant-Id headers would carry
 
                 Server
-                  --serve                keep the function warm and answer POST /2015-03-31/functions/function/invocations;
+                  --serve                keep the function warm and answer POST /2015-03-31/functions/function/invocations
+                                         (X-Amz-Invocation-Type RequestResponse, Event or DryRun, as Lambda);
                                          the endpoint's URL is printed as the first line on stdout
                   --port N               invoke endpoint port on 127.0.0.1 (default 9000; 0 picks a free one)
                   --runtime-api-port N   Runtime API port on 127.0.0.1 (default 0: a free one)
@@ -1972,6 +2126,240 @@ public final class LocalLambda {
         byte[] b = new byte[n];
         ThreadLocalRandom.current().nextBytes(b);
         return b;
+    }
+
+    /** An HTTP Date header value: IMF-fixdate, e.g. "Tue, 01 Dec 2026 07:05:09 GMT". */
+    public static String httpDate(Instant t) {
+        return HTTP_DATE.format(t);
+    }
+
+    /** What the runtime gets for an invoke's payload: Lambda passes {} when the caller sent none. */
+    static byte[] payload(byte[] body) {
+        return body.length == 0 ? "{}".getBytes(StandardCharsets.US_ASCII) : body;
+    }
+
+    /**
+     * Null when PAYLOAD is what Lambda's Invoke API accepts (one JSON value in UTF-8, or nothing at all), else why
+     * not, worded like Lambda's InvalidRequestContentException message.
+     */
+    public static String jsonProblem(byte[] payload) {
+        if (payload.length == 0) {
+            return null;
+        }
+        String text;
+        try {
+            text = StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
+                    .onUnmappableCharacter(CodingErrorAction.REPORT).decode(ByteBuffer.wrap(payload)).toString();
+        } catch (CharacterCodingException e) {
+            return "Could not parse request body into json: the payload is not valid UTF-8";
+        }
+        String problem = new JsonCheck(text).problem();
+        return problem == null ? null : "Could not parse request body into json: " + problem;
+    }
+
+    /** A strict JSON (RFC 8259) syntax check without recursion, so deep nesting cannot overflow the stack. */
+    static final class JsonCheck {
+        final String s;
+        int i;
+
+        JsonCheck(String s) {
+            this.s = s;
+        }
+
+        String problem() {
+            StringBuilder open = new StringBuilder(); // the enclosing arrays and objects, innermost last
+            while (true) {
+                // a value
+                ws();
+                if (i >= s.length()) {
+                    return at("Unexpected end of input: expected a value");
+                }
+                char c = s.charAt(i);
+                if (c == '{' || c == '[') {
+                    i++;
+                    ws();
+                    char close = c == '{' ? '}' : ']';
+                    if (i < s.length() && s.charAt(i) == close) {
+                        i++;
+                    } else {
+                        open.append(c);
+                        if (c == '{') {
+                            String p = key();
+                            if (p != null) {
+                                return p;
+                            }
+                        }
+                        continue;
+                    }
+                } else if (c == '"') {
+                    String p = string();
+                    if (p != null) {
+                        return p;
+                    }
+                } else if (c == '-' || (c >= '0' && c <= '9')) {
+                    String p = number();
+                    if (p != null) {
+                        return p;
+                    }
+                } else if (!word("true") && !word("false") && !word("null")) {
+                    return at(unexpected("expected a JSON value (string, number, object, array, true, false or null)"));
+                }
+                // after a value: commas and closing brackets
+                while (true) {
+                    ws();
+                    if (open.isEmpty()) {
+                        return i < s.length() ? at(unexpected("expected the end of input after the JSON value")) : null;
+                    }
+                    char top = open.charAt(open.length() - 1);
+                    char close = top == '{' ? '}' : ']';
+                    if (i >= s.length()) {
+                        return at("Unexpected end of input: expected ',' or '" + close + "'");
+                    }
+                    char d = s.charAt(i);
+                    if (d == close) {
+                        i++;
+                        open.setLength(open.length() - 1);
+                        continue;
+                    }
+                    if (d != ',') {
+                        return at(unexpected("expected ',' or '" + close + "'"));
+                    }
+                    i++;
+                    if (top == '{') {
+                        String p = key();
+                        if (p != null) {
+                            return p;
+                        }
+                    }
+                    break;
+                }
+            }
+        }
+
+        private String key() {
+            ws();
+            if (i >= s.length() || s.charAt(i) != '"') {
+                return at(i >= s.length() ? "Unexpected end of input: expected a quoted field name"
+                        : unexpected("expected a double-quoted field name"));
+            }
+            String p = string();
+            if (p != null) {
+                return p;
+            }
+            ws();
+            if (i >= s.length() || s.charAt(i) != ':') {
+                return at(i >= s.length() ? "Unexpected end of input: expected ':'" : unexpected("expected ':'"));
+            }
+            i++;
+            return null;
+        }
+
+        private String string() {
+            int start = i;
+            i++; // the opening quote
+            while (i < s.length()) {
+                char c = s.charAt(i);
+                if (c == '"') {
+                    i++;
+                    return null;
+                }
+                if (c < 0x20) {
+                    return at(String.format(Locale.ROOT, "Illegal unquoted character (code %d) in a string", (int) c));
+                }
+                if (c == '\\') {
+                    i++;
+                    if (i >= s.length()) {
+                        break;
+                    }
+                    char e = s.charAt(i);
+                    if (e == 'u') {
+                        if (i + 4 >= s.length() || !s.substring(i + 1, i + 5).matches("[0-9A-Fa-f]{4}")) {
+                            return at("Invalid \\u escape in a string");
+                        }
+                        i += 4;
+                    } else if ("\"\\/bfnrt".indexOf(e) < 0) {
+                        return at(unexpected("unrecognized escape in a string"));
+                    }
+                }
+                i++;
+            }
+            i = start;
+            return at("Unexpected end of input in a string that starts here");
+        }
+
+        private String number() {
+            int start = i;
+            if (s.charAt(i) == '-') {
+                i++;
+            }
+            if (i < s.length() && s.charAt(i) == '0') {
+                i++;
+            } else if (!digits()) {
+                i = start;
+                return at(unexpected("expected a digit in a number"));
+            }
+            if (i < s.length() && s.charAt(i) == '.') {
+                i++;
+                if (!digits()) {
+                    return at(i < s.length() ? unexpected("expected a digit after the decimal point")
+                            : "Unexpected end of input: expected a digit after the decimal point");
+                }
+            }
+            if (i < s.length() && (s.charAt(i) == 'e' || s.charAt(i) == 'E')) {
+                i++;
+                if (i < s.length() && (s.charAt(i) == '+' || s.charAt(i) == '-')) {
+                    i++;
+                }
+                if (!digits()) {
+                    return at(i < s.length() ? unexpected("expected a digit in the exponent")
+                            : "Unexpected end of input: expected a digit in the exponent");
+                }
+            }
+            return null;
+        }
+
+        private boolean digits() {
+            int start = i;
+            while (i < s.length() && s.charAt(i) >= '0' && s.charAt(i) <= '9') {
+                i++;
+            }
+            return i > start;
+        }
+
+        private boolean word(String w) {
+            if (s.startsWith(w, i)) {
+                i += w.length();
+                return true;
+            }
+            return false;
+        }
+
+        private void ws() {
+            while (i < s.length() && " \t\n\r".indexOf(s.charAt(i)) >= 0) {
+                i++;
+            }
+        }
+
+        private String unexpected(String expected) {
+            int cp = s.codePointAt(i);
+            return "Unexpected character ('" + (cp < 0x20 ? "?" : new String(Character.toChars(cp))) + "' (code " + cp
+                    + ")): " + expected;
+        }
+
+        /** MESSAGE with where it happened, as line and column (1-based, in characters). */
+        private String at(String message) {
+            int line = 1;
+            int column = 1;
+            for (int k = 0; k < i && k < s.length(); k++) {
+                if (s.charAt(k) == '\n') {
+                    line++;
+                    column = 1;
+                } else {
+                    column++;
+                }
+            }
+            return message + " at line " + line + ", column " + column;
+        }
     }
 
     /** Base64 client context to the JSON text the runtime gets (null when it is not base64). */

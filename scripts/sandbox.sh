@@ -123,7 +123,7 @@ else
 fi
 mounts="$mounts --proc /proc --dev /dev$bindargs$hideargs"
 
-# The Lambda environment (runtime-api-notes.md 1.8); --env values come after, so they override.
+# The Lambda environment (docs/runtime-api.md); --env values come after, so they override.
 fn=sandbox-function
 lambdaenv="--clearenv"
 for kv in \

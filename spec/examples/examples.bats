@@ -31,6 +31,7 @@ check_example() {
     done
     [ "$n" -gt 0 ]
     # One environment served them all.
+    settle
     assert_equal "$(count_init "$SERVER_LOG")" 1
 }
 

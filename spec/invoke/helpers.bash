@@ -79,6 +79,13 @@ post() {
     [ -z "$output" ] || mapfile -t lines <<<"$output"
 }
 
+# settle: waits until every invocation sent to $URL so far has ended, END and REPORT printed. The caller gets its
+# answer as soon as the runtime posts it, but the invocation ends at the runtime's next /next; the local Lambda
+# answers a DryRun in its turn, after the invocations queued before it.
+settle() {
+    [ "$(curl -sS -o /dev/null -w '%{http_code}' -H 'X-Amz-Invocation-Type: DryRun' -d '{}' "$URL")" = 204 ]
+}
+
 # header NAME: the value of response header NAME from the last post (empty when absent).
 header() {
     sed -n "s/^$1: *//Ip" "$HEADERS" | tr -d '\r'

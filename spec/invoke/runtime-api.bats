@@ -39,7 +39,7 @@ while :; do
     curl -sS -D "$WORK/h" -o "$WORK/event" "$api/invocation/next" || exit 3
     id=$(sed -n 's/^lambda-runtime-aws-request-id: *//Ip' "$WORK/h" | tr -d '\r')
     path=/2018-06-01/runtime/invocation/$id
-    case $(cat "$WORK/event") in
+    case $(tr -d '"' <"$WORK/event") in
         checks)
             echo "wrong-id $(code -d x "$api/invocation/not-$id/response")" >>"$r"
             echo "next-while-owed $(code "$api/invocation/next")" >>"$r"
@@ -66,6 +66,13 @@ while :; do
                 -d '{"errorMessage":"oops","errorType":"Oops","stackTrace":[]}' "$api/invocation/$id/error")" >>"$r" ;;
         exit)
             exit 7 ;;
+        answer-then-exit)
+            curl -sS -d answered "$api/invocation/$id/response" >/dev/null
+            exit 5 ;;
+        answer-then-wait)
+            curl -sS -d answered "$api/invocation/$id/response" >/dev/null
+            read -r word <"$WORK/gate"
+            echo "runtime work after the answer: $word" >&2 ;;
         *)
             curl -sS --data-binary "@$WORK/event" "$api/invocation/$id/response" >/dev/null ;;
     esac
@@ -90,9 +97,9 @@ start_scripted() {
     [ -n "$URL" ] || { cat "$SERVER_LOG" >&2; return 1; }
 }
 
-# invoke WORD: invokes with the event WORD.
+# invoke WORD: invokes with the event "WORD" (a JSON string: the invoke endpoint takes JSON only, as Lambda's).
 invoke() {
-    printf '%s' "$1" >"$BATS_TEST_TMPDIR/event"
+    printf '"%s"' "$1" >"$BATS_TEST_TMPDIR/event"
     post "$BATS_TEST_TMPDIR/event"
 }
 
@@ -169,7 +176,8 @@ error-after-response 403"
     run jq -r .errorMessage <<<"$output"
     assert_output --regexp '^RequestId: [0-9a-f-]{36} Error: Runtime exited with error: exit status 7$'
     invoke echo-me
-    assert_equal "$output" echo-me
+    assert_equal "$output" '"echo-me"'
+    settle
     # Both invokes were cold starts: the first one's runtime died.
     assert_equal "$(count_init "$SERVER_LOG")" 2
     assert_equal "$(grep -c 'Status: error	Error Type: Runtime.ExitError' "$SERVER_LOG")" 1
@@ -186,4 +194,35 @@ error-after-response 403"
     invoke report
     assert_line 'init-error 202'
     assert_line 'next-after-init-error 403'
+}
+
+@test "the caller is answered when the runtime posts; the invocation (END, REPORT) ends at the runtime's next /next" {
+    mkfifo "$WORK/gate"
+    start_scripted
+    invoke answer-then-wait
+    assert_equal "$HTTP_CODE" 200
+    assert_equal "$output" answered
+    id=$(header X-Amzn-RequestId)
+    # The runtime is still held at the gate, so it has not asked for the next invocation: no END yet.
+    run grep -c "^END RequestId: $id" "$SERVER_LOG"
+    assert_output 0
+    timeout 60 sh -c 'echo open >"$1"' gate "$WORK/gate"
+    settle
+    work=$(grep -n 'runtime work after the answer: open' "$SERVER_LOG" | cut -d: -f1)
+    end=$(grep -n "^END RequestId: $id" "$SERVER_LOG" | cut -d: -f1)
+    [ -n "$work" ] && [ -n "$end" ] && [ "$work" -lt "$end" ]
+}
+
+@test "a runtime that exits after answering: the caller has the answer, the invocation ends there, the next one is cold" {
+    start_scripted
+    invoke answer-then-exit
+    assert_equal "$HTTP_CODE" 200
+    assert_equal "$output" answered
+    assert_equal "$(header X-Amz-Function-Error)" ''
+    invoke echo-me
+    assert_equal "$output" '"echo-me"'
+    settle
+    assert_equal "$(count_init "$SERVER_LOG")" 2
+    run grep -c 'local-lambda: the runtime exited after answering .*exit status 5; the next invoke is a cold start' "$SERVER_LOG"
+    assert_output 1
 }

@@ -77,7 +77,7 @@ class StreamingTest {
         return s.getBytes(StandardCharsets.UTF_8);
     }
 
-    /** The request headers every streamed response must carry (runtime-api-notes 1.7). */
+    /** The request headers every streamed response must carry (docs/runtime-api.md, "Streaming a response"). */
     static void assertStreamingHeaders(FakeRuntimeApi.StreamedBody sb) {
         assertEquals("streaming", sb.header("Lambda-Runtime-Function-Response-Mode"), sb::toString);
         assertEquals("chunked", String.valueOf(sb.header("Transfer-Encoding")).toLowerCase(Locale.ROOT), sb::toString);

@@ -1,7 +1,7 @@
 /*
  * FakeRuntimeApi: a fake AWS Lambda Runtime API on loopback that enforces what the real one (rapid/RIE) does,
  * records every request, and lets a test script faults. JDK only, one source file, no package.
- * Contract: /work/shared/runtime-api-notes.md, sections 1.4 and 2.
+ * Contract: docs/runtime-api.md (its status codes, and the local Lambda's and AWS's emulator's checks).
  *
  * ---------------------------------------------------------------------------------------------------------------
  * CLI (through the JDK source launcher):
