@@ -95,16 +95,24 @@ class HandlerAdversityTest {
             return start(mode.equals("function") ? "adversity.handler" : "adversity_file", root);
         }
 
-        /** Waits (bounded) for init to end; fails unless it ended with a GET /next. */
+        /**
+         * Waits (bounded) for init to end; fails unless it ended with a GET /next. On failure the session is closed
+         * here: it is the resource of a try-with-resources statement that never got it.
+         */
         Session ready() {
-            boolean polled;
             try {
-                polled = api.awaitInitEnd(INIT_MS);
-            } catch (AssertionError e) {
-                throw new AssertionError(e.getMessage() + "\nstderr:\n" + runtime.tail(), e);
+                boolean polled;
+                try {
+                    polled = api.awaitInitEnd(INIT_MS);
+                } catch (AssertionError e) {
+                    throw new AssertionError(e.getMessage() + "\nstderr:\n" + runtime.tail(), e);
+                }
+                assertTrue(polled, () -> "init failed: " + api.initErrors().get(0).bodyText() + "\nstderr:\n" + runtime.tail());
+                return this;
+            } catch (RuntimeException | Error e) {
+                close();
+                throw e;
             }
-            assertTrue(polled, () -> "init failed: " + api.initErrors().get(0).bodyText() + "\nstderr:\n" + runtime.tail());
-            return this;
         }
 
         FakeRuntimeApi.Invocation enqueue(String action, byte[] event) {
@@ -576,8 +584,9 @@ class HandlerAdversityTest {
             int size = 6_000_000; // more than the socket buffers hold while the API does not read
             FakeRuntimeApi.AnswerHold hold = s.api.holdNextAnswer();
             FakeRuntimeApi.Invocation inv = s.enqueue("truncate-later", (size + " " + how + "\n").getBytes(StandardCharsets.UTF_8));
+            FakeRuntimeApi.Record post;
             try {
-                hold.awaitHeld(ANSWER_MS);
+                post = hold.awaitHeld(ANSWER_MS);
                 long truncator = Long.parseLong(Files.readString(s.state.resolve("truncator")).strip());
                 writeFifo(go, "go\n", ANSWER_MS);
                 var gone = ProcessHandle.of(truncator);
@@ -585,7 +594,12 @@ class HandlerAdversityTest {
             } finally {
                 hold.release();
             }
-            FakeRuntimeApi.Answer a = inv.await(ANSWER_MS);
+            FakeRuntimeApi.Answer a;
+            try {
+                a = inv.await(ANSWER_MS);
+            } catch (AssertionError e) {
+                throw new AssertionError("the POST that began with " + post.headers() + " never completed: " + e.getMessage(), e);
+            }
             assertEquals(FakeRuntimeApi.Kind.RESPONSE, a.kind(), () -> a + "\nstderr:\n" + s.runtime.tail());
             byte[] expected = new byte[size];
             Arrays.fill(expected, (byte) 'r');
