@@ -183,6 +183,39 @@ class FakeRuntimeApiTest {
     }
 
     @Test
+    void aHeldAnswerIsNotReadUntilReleasedThenAcceptedWhole() throws Exception {
+        FakeRuntimeApi.Invocation inv = api.enqueue("{}");
+        next();
+        FakeRuntimeApi.AnswerHold hold = api.holdNextAnswer();
+        byte[] body = new byte[5 * 1024 * 1024]; // more than the socket buffers hold unread, less than the limit
+        java.util.Arrays.fill(body, (byte) 'h');
+        try (Socket s = new Socket(java.net.InetAddress.getLoopbackAddress(), api.port())) {
+            s.getOutputStream().write(("POST " + BASE + "invocation/" + inv.requestId + "/response HTTP/1.1\r\nHost: x\r\n"
+                    + "Content-Length: " + body.length + "\r\nConnection: close\r\n\r\n").getBytes(StandardCharsets.ISO_8859_1));
+            CompletableFuture<Void> writer = CompletableFuture.runAsync(() -> {
+                try {
+                    s.getOutputStream().write(body);
+                    s.getOutputStream().flush();
+                } catch (IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+            });
+            FakeRuntimeApi.Record head = hold.awaitHeld(30_000);
+            assertEquals(Integer.toString(body.length), head.header("Content-Length"));
+            assertNull(inv.answer(), "nothing is answered while the body is held");
+            assertTrue(api.records().stream().noneMatch(r -> r.method().equals("POST")), "nor recorded");
+            hold.release();
+            writer.get(30, TimeUnit.SECONDS);
+            Reply r = read(s.getInputStream());
+            assertEquals(202, r.status());
+        }
+        FakeRuntimeApi.Answer a = inv.await(30_000);
+        assertEquals(FakeRuntimeApi.Kind.RESPONSE, a.kind());
+        assertArrayEquals(body, a.body());
+        assertEquals(List.of(), api.violations());
+    }
+
+    @Test
     void wrongRequestIdIs400() throws IOException {
         FakeRuntimeApi.Invocation inv = api.enqueue("{}");
         Reply early = respond(inv.requestId, new byte[0]);

@@ -43,7 +43,9 @@
  *   GET /next requests: failNextPoll(status), dropNextPoll(), resetNextPoll(). Event options (Event builder):
  *   chunked body, no request id header, lower-case header names, extra/omitted headers (null value = omit a
  *   default: request id, Lambda-Runtime-Deadline-Ms = now+300 s, Content-Type = application/json).
- *   Answer faults (next POST to /response or /error): failNextAnswer(status), dropNextAnswer().
+ *   Answer faults (next POST to /response or /error): failNextAnswer(status), dropNextAnswer(); holdNextAnswer()
+ *   stops reading that POST after its head until the test releases it (a slow reader, as a network can be).
+ *   Invocation.await(ms): a shorter bound than the safety timeout, for tests whose failure is a runtime that hangs.
  *
  * Enforced like the real API: request id in the path must be the current invocation's (else 400
  * InvalidRequestID); one answer per invocation (else 403 InvalidStateTransition); GET /next while an answer
@@ -297,8 +299,13 @@ public final class FakeRuntimeApi implements AutoCloseable {
 
         /** Blocks until this invocation is answered (or fails the test after the safety timeout). */
         public Answer await() {
+            return await(SAFETY_TIMEOUT_MS);
+        }
+
+        /** The same with a shorter bound, for a test whose failure mode is a runtime that never answers. */
+        public Answer await(long timeoutMs) {
             synchronized (lock) {
-                waitFor(() -> answer != null, "an answer for invocation " + requestId);
+                waitFor(() -> answer != null, "an answer for invocation " + requestId, timeoutMs);
                 return answer;
             }
         }
@@ -581,6 +588,7 @@ public final class FakeRuntimeApi implements AutoCloseable {
     private final Set<Socket> sockets = ConcurrentHashMap.newKeySet();
     private final Deque<Object> pollScript = new ArrayDeque<>();       // Invocation or PollFault
     private final Deque<AnswerFault> answerFaults = new ArrayDeque<>();
+    private final Deque<AnswerHold> answerHolds = new ArrayDeque<>();
     private final List<Record> records = new ArrayList<>();
     private final List<String> violations = new ArrayList<>();
     private final List<Invocation> invocations = new ArrayList<>();
@@ -724,6 +732,72 @@ public final class FakeRuntimeApi implements AutoCloseable {
     public void dropNextAnswer() {
         synchronized (lock) {
             answerFaults.addLast(new AnswerFault(0, true));
+        }
+    }
+
+    /**
+     * The next POST to /response or /error is held after its head has been read: its body is not read (the
+     * runtime's writes stall once the socket buffers are full, as with a slow network) until the test calls
+     * AnswerHold.release(). The request then goes on as usual. A hold is released by close() too.
+     */
+    public AnswerHold holdNextAnswer() {
+        AnswerHold h = new AnswerHold();
+        synchronized (lock) {
+            answerHolds.addLast(h);
+        }
+        return h;
+    }
+
+    /** A POST held before its body is read: see holdNextAnswer(). */
+    public final class AnswerHold {
+        private Record head;
+        private boolean released;
+
+        /** Blocks (at most timeoutMs) until the held POST has arrived; returns a record of its head (no body yet). */
+        public Record awaitHeld(long timeoutMs) {
+            synchronized (lock) {
+                waitFor(() -> head != null, "a POST to /response or /error to hold", timeoutMs);
+                return head;
+            }
+        }
+
+        /** Lets the held request's body be read (also before it arrived: then it is not held at all). */
+        public void release() {
+            synchronized (lock) {
+                released = true;
+                lock.notifyAll();
+            }
+        }
+
+        /** On the connection's thread: waits until released (bounded by the safety timeout, or the fake's close). */
+        void hold(Req req) {
+            synchronized (lock) {
+                head = new Record(req.method, req.target, req.path, Collections.unmodifiableMap(req.headers), new byte[0],
+                        0, false, false, Map.of(), req.tStart, nowUs(), 0, 0, null);
+                lock.notifyAll();
+                long end = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(SAFETY_TIMEOUT_MS);
+                while (!released && !closed) {
+                    long left = end - System.nanoTime();
+                    if (left <= 0) return;
+                    try {
+                        TimeUnit.NANOSECONDS.timedWait(lock, left);
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                        return;
+                    }
+                }
+            }
+        }
+    }
+
+    /** The first armed hold, when req is a POST of an answer; must not hold lock. */
+    private AnswerHold takeHold(Req req) {
+        if (!"POST".equals(req.method) || !req.path.startsWith(PREFIX + "invocation/")
+                || !(req.path.endsWith("/response") || req.path.endsWith("/error"))) {
+            return null;
+        }
+        synchronized (lock) {
+            return answerHolds.pollFirst();
         }
     }
 
@@ -1011,6 +1085,8 @@ public final class FakeRuntimeApi implements AutoCloseable {
                 try {
                     readHead(first, in, req);
                     if (req.malformed == null) {
+                        AnswerHold hold = takeHold(req);
+                        if (hold != null) hold.hold(req);
                         watchStream(req);
                         readBody(in, out, req);
                         if (req.stream != null) req.stream.end(req);
