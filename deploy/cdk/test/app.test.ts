@@ -4,7 +4,7 @@ import * as path from 'path';
 import { test } from 'node:test';
 import { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
-import { buildExampleApp } from '../lib/example-app';
+import { buildExampleApp } from '../bin/example-app';
 import { repositoryRoot } from '../lib';
 import { fakeLayerZip, newApp, tempDir } from './fixtures';
 

@@ -4,8 +4,8 @@ import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
-import { IJavaShellRuntimeLayer, JavaShellRuntimeLayer, repositoryRoot } from './java-shell-runtime-layer';
-import { ShellFunction } from './shell-function';
+import { IJavaShellRuntimeLayer, JavaShellRuntimeLayer, repositoryRoot } from '../lib/java-shell-runtime-layer';
+import { ShellFunction } from '../lib/shell-function';
 
 export interface ExampleStackProps extends StackProps {
   readonly architecture: lambda.Architecture;
