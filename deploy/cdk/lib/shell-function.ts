@@ -107,13 +107,7 @@ export class ShellFunction extends lambda.Function {
     }
 
     const environment = { ...props.environment };
-    for (const [key, value] of Object.entries(environment)) {
-      if (RESERVED[key]) fail(`environment variable ${key} cannot be set: ${RESERVED[key]}`);
-      if (!/^[a-zA-Z][a-zA-Z0-9_]+$/.test(key)) {
-        fail(`environment variable name '${key}' is not valid (a letter, then one or more letters, digits and _)`);
-      }
-      if (typeof value !== 'string') fail(`environment variable ${key} must be a string`);
-    }
+    checkEnvironment(environment, fail);
     if (props.responseStreaming) environment.JAVA_SHELL_RUNTIME_RESPONSE_MODE = 'streaming';
     const envSize = Object.entries(environment).reduce((n, [k, v]) => n + Buffer.byteLength(k + v), 0);
     if (envSize > 4096) fail(`the environment variables take ${envSize} bytes, more than Lambda's 4 KB`);
@@ -121,10 +115,11 @@ export class ShellFunction extends lambda.Function {
     const mi = props.managedInstances;
     if (mi) checkManagedInstances(mi, fail);
     const memorySize = props.memorySize ?? (mi ? MANAGED_INSTANCES_MIN_MEMORY_MB : RECOMMENDED_MEMORY_MB);
-    if (!Number.isInteger(memorySize) || memorySize < 128 || memorySize > 10240) {
+    const memoryKnown = !Token.isUnresolved(memorySize);
+    if (memoryKnown && (!Number.isInteger(memorySize) || memorySize < 128 || memorySize > 10240)) {
       fail(`memorySize ${memorySize} is not a whole number of MB from 128 to 10240`);
     }
-    if (mi && memorySize < MANAGED_INSTANCES_MIN_MEMORY_MB) {
+    if (mi && memoryKnown && memorySize < MANAGED_INSTANCES_MIN_MEMORY_MB) {
       fail(`memorySize ${memorySize} is below ${MANAGED_INSTANCES_MIN_MEMORY_MB}, the smallest Managed Instances allow`);
     }
     if (!props.jsonLogging && (props.applicationLogLevel || props.systemLogLevel)) {
@@ -148,7 +143,7 @@ export class ShellFunction extends lambda.Function {
       tracing: props.tracing ? lambda.Tracing.ACTIVE : undefined,
     });
 
-    if (!mi && memorySize < RECOMMENDED_MEMORY_MB) {
+    if (!mi && memoryKnown && memorySize < RECOMMENDED_MEMORY_MB) {
       Annotations.of(this).addWarningV2('java-shell-runtime:memorySize',
         `memorySize ${memorySize} MB is below the recommended ${RECOMMENDED_MEMORY_MB} MB: the runtime's init needs `
         + 'about 1.3 s of CPU, which takes about 9 s at 256 MB and more than Lambda\'s 10 s init limit at 128 MB');
@@ -198,6 +193,16 @@ function checkHandler(codeDir: string, handler: string, fail: (message: string) 
   }
   if (!isFile(`${file}.sh`)) {
     fail(`handler '${handler}' loads ${file}.sh, which is not a file in ${codeDir} (nor is ${handler} itself)`);
+  }
+}
+
+function checkEnvironment(environment: { [key: string]: string }, fail: (message: string) => never): void {
+  for (const [key, value] of Object.entries(environment)) {
+    if (RESERVED[key]) fail(`environment variable ${key} cannot be set: ${RESERVED[key]}`);
+    if (!/^[a-zA-Z][a-zA-Z0-9_]+$/.test(key)) {
+      fail(`environment variable name '${key}' is not valid (a letter, then one or more letters, digits and _)`);
+    }
+    if (typeof value !== 'string') fail(`environment variable ${key} must be a string`);
   }
 }
 

@@ -48,7 +48,7 @@ test('layer: an arm64 zip with a deflated java gives an arm64 layer', () => {
   assert.strictEqual(layer.architecture, lambda.Architecture.ARM_64);
 });
 
-test('layer: the name and the removal policy can be given', () => {
+test('layer: the layer name can be given', () => {
   const { template } = synthLayer({ zipFile: fakeLayerZip(tempDir(), 'amd64'), layerVersionName: 'my-runtime' });
   template.hasResourceProperties('AWS::Lambda::LayerVersion', { LayerName: 'my-runtime' });
 });

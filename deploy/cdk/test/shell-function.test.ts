@@ -2,7 +2,7 @@ import * as assert from 'assert';
 import * as fs from 'fs';
 import * as path from 'path';
 import { test } from 'node:test';
-import { App, Duration, Stack } from 'aws-cdk-lib';
+import { App, Duration, Lazy, Stack } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -88,6 +88,9 @@ test('function: below 512 MB synthesizes with a warning; outside 128-10240 MB fa
   Annotations.fromStack(stack).hasWarning('/Test/Fn', Match.stringLikeRegexp('memorySize 256 MB is below the recommended 512 MB'));
   fails({ memorySize: 100 }, /memorySize 100 is not a whole number of MB from 128 to 10240/);
   fails({ memorySize: 1000.5 }, /memorySize 1000\.5 is not a whole number/);
+  // A size known only at deploy time (a parameter, a lazy value) cannot be checked, and is not refused.
+  synth({ memorySize: Lazy.number({ produce: () => 1024 }) }).template
+    .hasResourceProperties('AWS::Lambda::Function', { MemorySize: 1024 });
 });
 
 test('function: handlers in function mode and file mode, as the runtime reads them', () => {
