@@ -31,6 +31,8 @@ for (const [arch, lambdaArch] of [['amd64', 'x86_64'], ['arm64', 'arm64']]) {
     assert.strictEqual(functions.filter((f) => f.Environment?.Variables?.JAVA_SHELL_RUNTIME_RESPONSE_MODE === 'streaming').length, 1);
     template.hasResourceProperties('AWS::ApiGatewayV2::Api', { ProtocolType: 'HTTP' });
     template.hasResourceProperties('AWS::ApiGatewayV2::Integration', { IntegrationType: 'AWS_PROXY', PayloadFormatVersion: '2.0' });
+    template.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: '$default' });
+    template.hasResourceProperties('AWS::Lambda::Permission', { Action: 'lambda:InvokeFunction', Principal: 'apigateway.amazonaws.com' });
     template.hasResourceProperties('AWS::Lambda::Url', { InvokeMode: 'RESPONSE_STREAM', AuthType: 'NONE' });
     for (const output of ['HelloFunctionName', 'ApiUrl', 'StreamingUrl']) template.hasOutput(output, Match.anyValue());
   });

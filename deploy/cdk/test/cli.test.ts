@@ -9,12 +9,13 @@ test('cli: npx cdk synth of the example app writes a template, with no AWS crede
   const home = tempDir();
   const out = path.join(tempDir(), 'cdk.out');
   const zip = fakeLayerZip(tempDir(), 'arm64');
-  // No AWS variables nor config files: the synth must not need an account. CDK_HOME keeps the CLI's caches here.
+  // No AWS variables nor config files: the synth must not need an account. CDK_HOME keeps the CLI's caches here;
+  // CDK_DOCKER names no program, so any use of Docker (bundling) would fail the synth.
   const env: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('AWS_') && !k.startsWith('CDK_')) env[k] = v;
   Object.assign(env, {
     AWS_CONFIG_FILE: path.join(home, 'no-config'), AWS_SHARED_CREDENTIALS_FILE: path.join(home, 'no-credentials'),
-    AWS_EC2_METADATA_DISABLED: 'true', CDK_HOME: home, CDK_DISABLE_VERSION_CHECK: '1', CDK_DISABLE_CLI_TELEMETRY: 'true',
+    AWS_EC2_METADATA_DISABLED: 'true', CDK_HOME: home, CDK_DOCKER: path.join(home, 'no-docker'), CDK_DISABLE_VERSION_CHECK: '1', CDK_DISABLE_CLI_TELEMETRY: 'true',
   });
   // --build '': npm test has just compiled the app, so cdk.json's pre-synth tsc would only repeat it.
   const cdk = spawnSync('npx', ['cdk', 'synth', '--no-notices', '--build', '', '--quiet', '-c', 'arch=arm64',

@@ -56,6 +56,10 @@ test('function: provided.al2023, the layer, its architecture, 512 MB and 10 s by
     assert.strictEqual(props[absent], undefined, `${absent} should be absent`);
   }
   template.resourceCountIs('AWS::Lambda::Url', 0);
+  template.hasResourceProperties('AWS::IAM::Role', {
+    AssumeRolePolicyDocument: { Statement: [Match.objectLike({ Principal: { Service: 'lambda.amazonaws.com' } })] },
+    ManagedPolicyArns: [Match.objectLike({ 'Fn::Join': ['', Match.arrayWith([':iam::aws:policy/service-role/AWSLambdaBasicExecutionRole'])] })],
+  });
   Annotations.fromStack(stack).hasNoWarning('*', Match.anyValue());
 });
 
