@@ -1,0 +1,2 @@
+export * from './java-shell-runtime-layer';
+export * from './shell-function';
