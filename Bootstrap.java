@@ -359,8 +359,8 @@ public final class Bootstrap {
      * it is /bin/sh and runs the file as a child per invocation.
      *
      * For each call the runtime writes a command file and sends the shell one line that sources it (a shell reads a
-     * pipe one byte per system call, a file at once). The command runs the handler with stdin and stdout on a fresh pair
-     * of named pipes and reports through /proc/SUPERVISOR/fd/1, where the log pump hears it.
+     * pipe one byte per system call, a file at once). The command runs the handler with stdin and stdout on two fresh
+     * pipes (ShellPipe) and reports through /proc/SUPERVISOR/fd/1, where the log pump hears it.
      */
     static final class HandlerShell {
         /** $1 is the report token. On TERM (a deadline) or at the shell's end: kill the group, report, exit. */
@@ -371,7 +371,7 @@ public final class Bootstrap {
         private final Options options;
         private final Path directory;
         private final String token;
-        private final byte[] sentinel = new byte[16];
+        private final String sentinel;
         private Process process;
         private OutputStream commands;
         private LogPump pump;
@@ -382,7 +382,7 @@ public final class Bootstrap {
             this.handler = handler;
             this.options = options;
             this.directory = directory;
-            ThreadLocalRandom.current().nextBytes(sentinel);
+            this.sentinel = concat(hex(ThreadLocalRandom.current().nextLong(), 16), hex(ThreadLocalRandom.current().nextLong(), 16));
             this.token = concat(RUNTIME_NAME, "-", hex(ThreadLocalRandom.current().nextLong(), 16));
         }
 
@@ -724,12 +724,12 @@ public final class Bootstrap {
      */
     static final class StdoutReader extends Thread {
         private final Pipe pipe;
-        private final byte[] sentinel;
+        private final String sentinel;
         private final Stdout sink;
         private final ByteArrayOutputStream last = new ByteArrayOutputStream();
         private volatile boolean ending;
 
-        StdoutReader(Pipe pipe, byte[] sentinel, Stdout sink) {
+        StdoutReader(Pipe pipe, String sentinel, Stdout sink) {
             super(concat(RUNTIME_NAME, "-stdout"));
             setDaemon(true);
             this.pipe = pipe;
@@ -753,7 +753,7 @@ public final class Bootstrap {
                     // The sentinel may be in the pipe now: collect and look for it.
                     last.write(buffer, 0, n);
                     byte[] bytes = last.toByteArray();
-                    int at = indexOf(bytes, sentinel);
+                    int at = new String(bytes, StandardCharsets.ISO_8859_1).indexOf(sentinel);
                     if (at >= 0) {
                         sink.accept(bytes, at);
                         return;
@@ -766,7 +766,7 @@ public final class Bootstrap {
 
         void finish() throws IOException {
             ending = true;
-            pipe.sink().write(ByteBuffer.wrap(sentinel));
+            pipe.sink().write(ByteBuffer.wrap(sentinel.getBytes(StandardCharsets.ISO_8859_1)));
             try {
                 join();
             } catch (InterruptedException e) {
@@ -791,7 +791,7 @@ public final class Bootstrap {
         private static final int MAX_LINE = 64 * 1024;
         private final Process process;
         private final InputStream logs;
-        private final byte[] token;
+        private final String token;
         private final BlockingQueue<Report> reports;
         private final ArrayDeque<byte[]> tail = new ArrayDeque<>();
         private final ByteArrayOutputStream line = new ByteArrayOutputStream();
@@ -803,7 +803,7 @@ public final class Bootstrap {
             setDaemon(true);
             this.process = process;
             this.logs = process.getInputStream();
-            this.token = token.getBytes(StandardCharsets.US_ASCII);
+            this.token = token;
             this.reports = reports;
         }
 
@@ -825,7 +825,7 @@ public final class Bootstrap {
                     if (line.size() > MAX_LINE) {
                         // Pass a very long line on in pieces, keeping a little in case a report straddles the cut.
                         byte[] bytes = line.toByteArray();
-                        int keep = token.length + 32;
+                        int keep = token.length() + 32;
                         logHandlerLine(bytes, bytes.length - keep);
                         line.reset();
                         line.write(bytes, bytes.length - keep, keep);
@@ -848,8 +848,9 @@ public final class Bootstrap {
         private boolean endLine() {
             byte[] bytes = line.toByteArray();
             line.reset();
-            int at = lastIndexOf(bytes, token);
-            Report report = at < 0 ? null : parseReport(new String(bytes, at + token.length, bytes.length - at - token.length, StandardCharsets.ISO_8859_1));
+            String text = new String(bytes, StandardCharsets.ISO_8859_1);
+            int at = text.lastIndexOf(token);
+            Report report = at < 0 ? null : parseReport(text.substring(at + token.length()));
             if (report == null) {
                 logHandlerLine(bytes, bytes.length);
                 return false;
@@ -1189,7 +1190,11 @@ public final class Bootstrap {
                         throw new FatalError(concat("GET /next failed ", Integer.toString(attempt + 1), " times: ", e.toString()));
                     }
                     log(WARN, null, "GET /next failed (", e.toString(), "); retrying");
-                    pause(NEXT_RETRY_DELAYS_MS[attempt]);
+                    try {
+                        Thread.sleep(NEXT_RETRY_DELAYS_MS[attempt]);
+                    } catch (InterruptedException interrupted) {
+                        throw new FatalError("interrupted while retrying GET /next");
+                    }
                 }
             }
             if (reply.status() != 200) throw new FatalError(concat("GET /next answered ", reply.describe()));
@@ -1535,36 +1540,6 @@ public final class Bootstrap {
         return null;
     }
 
-    static int indexOf(byte[] haystack, byte[] needle) {
-        outer:
-        for (int i = 0; i <= haystack.length - needle.length; i++) {
-            for (int j = 0; j < needle.length; j++) {
-                if (haystack[i + j] != needle[j]) continue outer;
-            }
-            return i;
-        }
-        return -1;
-    }
-
-    static int lastIndexOf(byte[] haystack, byte[] needle) {
-        outer:
-        for (int i = haystack.length - needle.length; i >= 0; i--) {
-            for (int j = 0; j < needle.length; j++) {
-                if (haystack[i + j] != needle[j]) continue outer;
-            }
-            return i;
-        }
-        return -1;
-    }
-
-    private static void pause(long millis) {
-        try {
-            Thread.sleep(millis);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
-    }
-
     static String concat(String... parts) {
         StringBuilder out = new StringBuilder();
         for (String part : parts) out.append(part);
@@ -1629,7 +1604,7 @@ public final class Bootstrap {
             int end = i;
             while (end < s.length() && "+-.0123456789eEtrufalsn".indexOf(s.charAt(end)) >= 0) end++;
             String word = s.substring(i, end);
-            return word.equals("true") || word.equals("false") || word.equals("null") || isJsonNumber(word) ? end : -1;
+            return word.matches("true|false|null|-?(0|[1-9][0-9]*)(\\.[0-9]+)?([eE][+-]?[0-9]+)?") ? end : -1;
         }
         char close = c == '{' ? '}' : ']';
         i = skipJsonSpace(s, i + 1);
@@ -1679,43 +1654,9 @@ public final class Bootstrap {
         return i;
     }
 
-    /** -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)? */
-    static boolean isJsonNumber(String w) {
-        int i = w.startsWith("-") ? 1 : 0;
-        int digits = countDigits(w, i);
-        if (digits == 0 || (digits > 1 && w.charAt(i) == '0')) return false;
-        i += digits;
-        if (i < w.length() && w.charAt(i) == '.') {
-            digits = countDigits(w, i + 1);
-            if (digits == 0) return false;
-            i += 1 + digits;
-        }
-        if (i < w.length() && (w.charAt(i) == 'e' || w.charAt(i) == 'E')) {
-            i++;
-            if (i < w.length() && (w.charAt(i) == '+' || w.charAt(i) == '-')) i++;
-            digits = countDigits(w, i);
-            if (digits == 0) return false;
-            i += digits;
-        }
-        return i == w.length();
-    }
-
-    private static int countDigits(String w, int from) {
-        int i = from;
-        while (i < w.length() && w.charAt(i) >= '0' && w.charAt(i) <= '9') i++;
-        return i - from;
-    }
-
     /** RFC 3339 in UTC with milliseconds, e.g. 2026-11-22T17:10:15.042Z. */
     static String timestamp(long millis) {
-        OffsetDateTime t = OffsetDateTime.ofInstant(java.time.Instant.ofEpochMilli(millis), ZoneOffset.UTC);
-        return new StringBuilder(24).append(t.getYear()).append('-').append(pad2(t.getMonthValue())).append('-').append(pad2(t.getDayOfMonth()))
-                .append('T').append(pad2(t.getHour())).append(':').append(pad2(t.getMinute())).append(':').append(pad2(t.getSecond()))
-                .append('.').append(Long.toString(1000 + millis % 1000).substring(1)).append('Z').toString();
-    }
-
-    private static String pad2(int value) {
-        return value < 10 ? concat("0", Integer.toString(value)) : Integer.toString(value);
+        return String.format(Locale.ROOT, "%tFT%<tT.%<tLZ", OffsetDateTime.ofInstant(java.time.Instant.ofEpochMilli(millis), ZoneOffset.UTC));
     }
 
     /** A problem during init: reported through /init/error with its type. */
