@@ -398,6 +398,27 @@ class HandlerAdversityTest {
     }
 
     /**
+     * What a process left by an earlier invocation writes to stderr later belongs to no later invocation: here it
+     * writes a `Type: message` line while the next invocation fails (the handler orders the two), and that
+     * invocation's error is still its own.
+     */
+    @Test
+    void aLeftoverDaemonsLaterStderrIsNotTheNextInvocationsError() throws IOException {
+        try (Session s = Session.fixture("function").ready()) {
+            assertEquals("talker left running", s.ok(s.invoke("setsid-talker")));
+            Map<String, Object> e = s.error(s.invoke("fail-after-talk"));
+            Path talked = s.state.resolve("talked.log");
+            assertTrue(Files.exists(talked) && Files.readString(talked).contains("written"),
+                    "the premise: the leftover process was still there to write its line during the next invocation");
+            assertEquals("MyError", e.get("errorType"), e::toString);
+            assertEquals("mine", e.get("errorMessage"), e::toString);
+            assertFalse(trace(e).stream().anyMatch(l -> l.contains("Leftover")), "not in the stackTrace either: " + e);
+            assertEquals("ok", s.ok(s.invoke("ok")));
+            s.assertHealthy();
+        }
+    }
+
+    /**
      * Managed Instances: a handler still running at its deadline gets /error Sandbox.Timedout on time, even when it
      * left a daemon in a session of its own holding its output; the worker then serves the next event.
      */
