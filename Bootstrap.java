@@ -4,7 +4,7 @@
  * How to read it: main() reads the settings and starts one Worker (or AWS_LAMBDA_MAX_CONCURRENCY of them). A Worker
  * runs the Lambda loop: get the next invocation from the Runtime API, hand it to its shell, post the answer.
  * HandlerShell owns the shell that runs the handler; LogPump carries that shell's output to the function's log and
- * hears the shell's reports; StdoutReader takes the handler's stdout from its pipe; ResponseStream forwards a streamed
+ * hears the shell's reports; PipeReaders take the handler's stdout and stderr from its pipes; ResponseStream forwards a streamed
  * response. RuntimeApi speaks HTTP/1.1 on a plain socket. The rest are small value types and helpers.
  *
  * Choices a reviewer will ask about:
@@ -50,12 +50,11 @@ import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.HashMap;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.Set;
 import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
@@ -454,9 +453,11 @@ public final class Bootstrap {
 
         /** A handler may empty /tmp: the runtime's directory is made again whenever it is gone. */
         private void prepareDirectory() {
+            Path needed = directory.resolve(options.managedInstances() ? "tmp" : ".");
             try {
-                Files.createDirectories(directory.resolve(options.managedInstances() ? "tmp" : "."),
-                        PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+                if (!Files.isDirectory(needed)) {
+                    Files.createDirectories(needed, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+                }
             } catch (IOException e) {
                 throw new FatalError(concat("cannot make ", directory.toString(), ": ", e.getMessage()));
             }
@@ -484,6 +485,11 @@ public final class Bootstrap {
         private HandlerResult attempt(Invocation invocation, Stdout stdout) {
             ShellPipe stdin = ShellPipe.open();
             ShellPipe out = ShellPipe.open();
+            ShellPipe err = ShellPipe.open();
+            LogLines stderr = new LogLines(null, null, invocation.requestId());
+            PipeReader outReader = new PipeReader(out.pipe(), sentinel, stdout, null);
+            PipeReader errReader = new PipeReader(err.pipe(), sentinel, stderr, new LogLines(null, null, null));
+            boolean finished = false;
             try {
                 byte[] event = invocation.event();
                 if (event.length <= DIRECT_EVENT_BYTES) {
@@ -492,24 +498,29 @@ public final class Bootstrap {
                 } else {
                     new EventWriter(stdin.pipe().sink(), event).start();
                 }
-                StdoutReader reader = new StdoutReader(out.pipe(), sentinel, stdout);
-                reader.start();
-                pump.requestId = invocation.requestId();
+                outReader.start();
+                errReader.start();
                 long deadline = options.managedInstances() ? Math.max(parseDecimal(invocation.header(HEADER_DEADLINE_MS), 15), 0) : 0;
-                HandlerResult result = run(invocationCommand(invocation, stdin.readPath(), out.writePath()), deadline);
-                reader.finish();
-                return result;
+                HandlerResult result = run(invocationCommand(invocation, stdin.readPath(), out.writePath(), err.writePath()), deadline);
+                outReader.finish();
+                errReader.finish();
+                finished = true;
+                stderr.flush();
+                return new HandlerResult(result.started(), result.shellExited(), result.status(), result.deadlinePassed(), stderr.takeTail());
             } catch (IOException e) {
                 throw new FatalError(concat("cannot use the handler's pipes: ", e.getMessage()));
             } finally {
-                // Closing also stops an EventWriter still blocked on an event the handler did not read.
+                // Closing stdin also stops an EventWriter still blocked on an event the handler did not read.
                 stdin.close();
-                out.close();
+                if (!finished) {
+                    out.close();
+                    err.close();
+                }
             }
         }
 
         /** The command for one invocation: context variables, then the handler with its pipes, announced as started. */
-        private String invocationCommand(Invocation invocation, String in, String out) {
+        private String invocationCommand(Invocation invocation, String in, String out, String err) {
             StringBuilder command = new StringBuilder(512);
             StringBuilder absent = new StringBuilder();
             StringBuilder present = new StringBuilder();
@@ -534,7 +545,7 @@ public final class Bootstrap {
             } else {
                 command.append(Files.isExecutable(handler.file()) ? "" : "/bin/sh ").append(quote(handler.file().toString()));
             }
-            return command.append("; } <").append(in).append(" >|").append(out).append('\n').toString();
+            return command.append("; } <").append(in).append(" >|").append(out).append(" 2>|").append(err).append('\n').toString();
         }
 
         /**
@@ -550,10 +561,11 @@ public final class Bootstrap {
                 Path next = directory.resolve("command.next");
                 Files.write(next, script.getBytes(StandardCharsets.ISO_8859_1));
                 Files.move(next, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-                // If the file is gone before the shell reads it, the shell still reports, as not started.
-                // Not `. file || report`: errexit is off inside the left side of ||, and `set -e` handlers rely on it.
-                commands.write(concat("\\command . ", quote(file.toString()), "; case $? in 0) ;; *) \\command printf '%s end 126\\n' ", token,
-                        " >|", reportTo, " || \\command exit 126 ;; esac\n").getBytes(StandardCharsets.ISO_8859_1));
+                // If the file is gone before the shell reads it, the shell exits and the handler was not started. Not
+                // `. file || exit`: errexit is off on the left of ||, and `set -e` handlers rely on it. Short: the shell
+                // reads this line from a pipe one byte per system call.
+                commands.write(concat("\\command . ", quote(file.toString()), ";case $? in 0);;*)\\command exit 126;;esac\n")
+                        .getBytes(StandardCharsets.ISO_8859_1));
                 commands.flush();
             } catch (IOException e) {
                 // The shell is gone, or /tmp is unusable: the wait below sees the shell's end, or its report.
@@ -565,12 +577,12 @@ public final class Bootstrap {
                     Report report = wait <= 0 ? null : reports.poll(wait, TimeUnit.MILLISECONDS);
                     if (report == null && deadlineMillis != 0 && System.currentTimeMillis() >= deadlineMillis) {
                         stop();
-                        return new HandlerResult(started, true, 137, true, pump.takeTail());
+                        return new HandlerResult(started, true, 137, true, pump.lines.takeTail());
                     }
                     if (report == null && !process.isAlive()) {
                         // The supervisor itself was killed before it could report; its last lines may still come.
                         report = reports.poll(100, TimeUnit.MILLISECONDS);
-                        if (report == null) report = new Report(Report.EXIT, process.exitValue(), pump.takeTail());
+                        if (report == null) report = new Report(Report.EXIT, process.exitValue(), pump.lines.takeTail());
                     }
                     if (report == null) continue;
                     if (report.kind() == Report.STARTED) {
@@ -601,61 +613,63 @@ public final class Bootstrap {
      * An anonymous pipe of the runtime's that the handler's shell opens by path, as /proc/<runtime>/fd/<n>: anonymous,
      * because a shell that reopens /dev/stdin must find the same pipe and never wait for a writer, as with a named one.
      * Java does not tell a pipe's descriptor numbers, so they are found in /proc/self/fd: every pipe of this process is
-     * made under one lock (shells' pipes too), and the two pipe descriptors not seen before are the new pipe's.
+     * made under one lock (shells' pipes too), and the new pipe descriptors that appear there are this pipe's.
      */
     record ShellPipe(Pipe pipe, String readPath, String writePath) {
         private static final Object LOCK = new Object();
         private static final String FDS = concat("/proc/", Long.toString(ProcessHandle.current().pid()), "/fd/");
-        private static Set<String> known = new HashSet<>();
+        /** "fd pipe:[inode]" of every pipe descriptor seen in the last look: new ones are the pipe just made. */
+        private static List<String> known = List.of();
 
         static ShellPipe open() {
             synchronized (LOCK) {
+                Pipe pipe;
                 try {
-                    Pipe pipe = Pipe.open();
-                    String read = null;
-                    String write = null;
-                    Set<String> now = pipeDescriptors();
-                    for (String entry : now) {
-                        if (!known.contains(entry)) {
-                            String fd = entry.substring(0, entry.indexOf(' '));
-                            boolean readEnd = Files.getPosixFilePermissions(Path.of("/proc/self/fd", fd), LinkOption.NOFOLLOW_LINKS)
-                                    .contains(PosixFilePermission.OWNER_READ);
-                            read = readEnd ? fd : read;
-                            write = readEnd ? write : fd;
-                        }
-                    }
-                    known = now;
-                    if (read == null || write == null) throw new IOException("its descriptors are not in /proc/self/fd");
-                    return new ShellPipe(pipe, concat(FDS, read), concat(FDS, write));
+                    pipe = Pipe.open();
                 } catch (IOException e) {
                     throw new FatalError(concat("cannot make a pipe for the handler: ", e.getMessage()));
                 }
+                String read = null;
+                String write = null;
+                List<String> now = pipeDescriptors();
+                for (String entry : now) {
+                    if (known.contains(entry)) continue;
+                    String fd = entry.substring(0, entry.indexOf(' '));
+                    try {
+                        boolean readEnd = Files.getPosixFilePermissions(Path.of("/proc/self/fd", fd), LinkOption.NOFOLLOW_LINKS)
+                                .contains(PosixFilePermission.OWNER_READ);
+                        read = readEnd ? fd : read;
+                        write = readEnd ? write : fd;
+                    } catch (IOException e) {
+                        // Closed meanwhile: not the pipe just made.
+                    }
+                }
+                known = now;
+                if (read == null || write == null) throw new FatalError("cannot find the descriptors of the handler's pipe in /proc/self/fd");
+                return new ShellPipe(pipe, concat(FDS, read), concat(FDS, write));
             }
         }
 
-        /** Starting a process makes pipes too: under the same lock, and they are then known. */
+        private static List<String> pipeDescriptors() {
+            List<String> pipes = new ArrayList<>();
+            for (String fd : new java.io.File("/proc/self/fd").list()) {
+                try {
+                    String target = Files.readSymbolicLink(Path.of("/proc/self/fd", fd)).toString();
+                    if (target.startsWith("pipe:")) pipes.add(concat(fd, " ", target));
+                } catch (IOException e) {
+                    // Closed while listed (the listing's own descriptor): not a pipe of ours.
+                }
+            }
+            return pipes;
+        }
+
+        /** Starting a process makes pipes too: under the same lock, and then they are known. */
         static Process start(ProcessBuilder builder) throws IOException {
             synchronized (LOCK) {
                 Process process = builder.start();
                 known = pipeDescriptors();
                 return process;
             }
-        }
-
-        /** "fd pipe:[inode]" for each pipe descriptor of this process. */
-        private static Set<String> pipeDescriptors() throws IOException {
-            Set<String> pipes = new HashSet<>();
-            try (java.nio.file.DirectoryStream<Path> fds = Files.newDirectoryStream(Path.of("/proc/self/fd"))) {
-                for (Path fd : fds) {
-                    try {
-                        String target = Files.readSymbolicLink(fd).toString();
-                        if (target.startsWith("pipe:")) pipes.add(concat(fd.getFileName().toString(), " ", target));
-                    } catch (IOException e) {
-                        // Closed while listed: not one of ours.
-                    }
-                }
-            }
-            return pipes;
         }
 
         void close() {
@@ -690,8 +704,13 @@ public final class Bootstrap {
         }
     }
 
+    /** Where a reader puts what it read from one of the handler's pipes. */
+    interface Sink {
+        void accept(byte[] bytes, int length);
+    }
+
     /** What the handler printed: kept in memory up to one byte over Lambda's limit and counted, or streamed. */
-    static final class Stdout {
+    static final class Stdout implements Sink {
         final ResponseStream stream;
         final Bytes buffer = new Bytes();
         long size;
@@ -700,7 +719,8 @@ public final class Bootstrap {
             this.stream = stream;
         }
 
-        void accept(byte[] bytes, int length) {
+        @Override
+        public void accept(byte[] bytes, int length) {
             size += length;
             if (stream != null) {
                 stream.forward(bytes, length);
@@ -718,60 +738,67 @@ public final class Bootstrap {
     }
 
     /**
-     * Reads the handler's stdout pipe into the sink. The runtime holds the pipe open for writing too, so its end is
-     * not the pipe's end of file (a background process may hold it for hours) but a random sentinel the runtime writes
-     * after the handler returned: what came before it is the response, anything later belongs to no invocation.
+     * Reads one of the handler's pipes (stdout or stderr) into its sink. The runtime holds the pipe open for writing
+     * too, so the invocation's part does not end at the pipe's end of file (a background process may hold the pipe for
+     * hours) but at a random sentinel the runtime writes after the handler returned. What comes after the sentinel is
+     * a leftover process's, for no invocation: it goes to the second sink (or nowhere) until the last writer is gone.
      */
-    static final class StdoutReader extends Thread {
+    static final class PipeReader extends Thread {
         private final Pipe pipe;
         private final String sentinel;
-        private final Stdout sink;
-        private final ByteArrayOutputStream last = new ByteArrayOutputStream();
+        private final Sink sink;
+        private final Sink leftovers;
+        private final CountDownLatch passed = new CountDownLatch(1);
         private volatile boolean ending;
 
-        StdoutReader(Pipe pipe, String sentinel, Stdout sink) {
-            super(concat(RUNTIME_NAME, "-stdout"));
+        PipeReader(Pipe pipe, String sentinel, Sink sink, Sink leftovers) {
+            super(concat(RUNTIME_NAME, "-pipe"));
             setDaemon(true);
             this.pipe = pipe;
             this.sentinel = sentinel;
             this.sink = sink;
+            this.leftovers = leftovers;
         }
 
         @Override
         public void run() {
-            byte[] buffer = new byte[64 * 1024];
-            try (InputStream in = Channels.newInputStream(pipe.source())) {
-                for (;;) {
-                    int n = in.read(buffer);
-                    if (n < 0) {
-                        return; // closed by the runtime: the invocation is over
-                    }
-                    if (!ending) {
-                        sink.accept(buffer, n);
-                        continue;
-                    }
-                    // The sentinel may be in the pipe now: collect and look for it.
-                    last.write(buffer, 0, n);
-                    byte[] bytes = last.toByteArray();
-                    int at = new String(bytes, StandardCharsets.ISO_8859_1).indexOf(sentinel);
-                    if (at >= 0) {
+            ByteBuffer buffer = ByteBuffer.allocate(64 * 1024);
+            ByteArrayOutputStream last = new ByteArrayOutputStream();
+            Sink to = sink;
+            try (Pipe.SourceChannel source = pipe.source()) {
+                for (int n; (n = source.read(buffer.clear())) >= 0;) {
+                    byte[] bytes = buffer.array();
+                    if (to == sink && ending) {
+                        // The sentinel may be in the pipe now: collect and look for it.
+                        last.write(bytes, 0, n);
+                        bytes = last.toByteArray();
+                        int at = new String(bytes, StandardCharsets.ISO_8859_1).indexOf(sentinel);
+                        if (at < 0) continue;
                         sink.accept(bytes, at);
-                        return;
+                        passed.countDown();
+                        to = leftovers;
+                        bytes = java.util.Arrays.copyOfRange(bytes, at + sentinel.length(), bytes.length);
+                        n = bytes.length;
                     }
+                    if (to != null) to.accept(bytes, n);
                 }
             } catch (IOException e) {
-                log(ERROR, null, "reading the handler's stdout failed: ", e.toString());
+                log(ERROR, null, "reading the handler's output failed: ", e.toString());
+            } finally {
+                passed.countDown();
             }
         }
 
+        /** After the handler returned: everything before the sentinel is in the sink when this returns. */
         void finish() throws IOException {
             ending = true;
             pipe.sink().write(ByteBuffer.wrap(sentinel.getBytes(StandardCharsets.ISO_8859_1)));
             try {
-                join();
+                passed.await();
             } catch (InterruptedException e) {
-                throw new FatalError("interrupted while reading the handler's stdout");
+                throw new FatalError("interrupted while reading the handler's output");
             }
+            pipe.sink().close(); // its end of file comes when no leftover process holds the pipe any more
         }
     }
 
@@ -783,99 +810,111 @@ public final class Bootstrap {
     }
 
     /**
-     * Copies the shell's output (the handler's stderr, and anything a shell prints outside a handler call) to the
-     * function's log, keeps the last lines for error reports, and turns the shell's report lines into Reports.
-     * After the supervisor's exit report it stops reading: what a leftover process writes then belongs to no invocation.
+     * Copies the shell's own output (what it prints outside a handler call, such as while loading file.sh) to the
+     * function's log and hears its reports. After the supervisor's exit report it stops reading: what a leftover
+     * process writes to the old shell's output then belongs to no invocation.
      */
     static final class LogPump extends Thread {
-        private static final int MAX_LINE = 64 * 1024;
         private final Process process;
-        private final InputStream logs;
-        private final String token;
-        private final BlockingQueue<Report> reports;
-        private final ArrayDeque<byte[]> tail = new ArrayDeque<>();
-        private final ByteArrayOutputStream line = new ByteArrayOutputStream();
-        /** The invocation that JSON log lines are attributed to: the current one, or the last one. */
-        volatile String requestId;
+        final LogLines lines;
 
         LogPump(Process process, String token, BlockingQueue<Report> reports) {
             super(concat(RUNTIME_NAME, "-log-pump"));
             setDaemon(true);
             this.process = process;
-            this.logs = process.getInputStream();
-            this.token = token;
-            this.reports = reports;
+            this.lines = new LogLines(token, reports, null);
         }
 
         @Override
         public void run() {
             byte[] buffer = new byte[16 * 1024];
-            try (InputStream in = logs) {
-                int n;
-                while ((n = in.read(buffer)) > 0) {
-                    int start = 0;
-                    for (int i = 0; i < n; i++) {
-                        if (buffer[i] == '\n') {
-                            line.write(buffer, start, i - start);
-                            start = i + 1;
-                            if (endLine()) return;
-                        }
-                    }
-                    line.write(buffer, start, n - start);
-                    if (line.size() > MAX_LINE) {
-                        // Pass a very long line on in pieces, keeping a little in case a report straddles the cut.
-                        byte[] bytes = line.toByteArray();
-                        int keep = token.length() + 32;
-                        logHandlerLine(bytes, bytes.length - keep);
-                        line.reset();
-                        line.write(bytes, bytes.length - keep, keep);
-                    }
-                }
+            try (InputStream in = process.getInputStream()) {
+                for (int n; !lines.exited && (n = in.read(buffer)) > 0;) lines.accept(buffer, n);
             } catch (IOException e) {
                 // The pipe broke: the same as its end.
             }
-            if (line.size() > 0) logHandlerLine(line.toByteArray(), line.size());
+            if (lines.exited) return;
+            lines.flush();
             int status = -1;
             try {
                 status = process.waitFor(1, TimeUnit.SECONDS) ? process.exitValue() : -1;
             } catch (InterruptedException e) {
                 // Report the end without a status.
             }
-            reports.add(new Report(Report.EXIT, status, takeTail()));
+            lines.reports.add(new Report(Report.EXIT, status, lines.takeTail()));
+        }
+    }
+
+    /**
+     * Lines of output for the function's log: each line to stderr (a JSON object with the request id in JSON format),
+     * the last ones kept for an error report. With a token, the shell's report lines become Reports instead.
+     */
+    static final class LogLines implements Sink {
+        private static final int MAX_LINE = 64 * 1024;
+        private final String token;
+        final BlockingQueue<Report> reports;
+        private final String requestId;
+        private final ArrayDeque<byte[]> tail = new ArrayDeque<>();
+        private final ByteArrayOutputStream line = new ByteArrayOutputStream();
+        volatile boolean exited;
+
+        LogLines(String token, BlockingQueue<Report> reports, String requestId) {
+            this.token = token;
+            this.reports = reports;
+            this.requestId = requestId;
         }
 
-        /** Logs one line or turns it into a Report; true after the supervisor's exit report. */
-        private boolean endLine() {
+        @Override
+        public void accept(byte[] buffer, int n) {
+            int start = 0;
+            for (int i = 0; i < n && !exited; i++) {
+                if (buffer[i] == '\n') {
+                    line.write(buffer, start, i - start);
+                    start = i + 1;
+                    endLine();
+                }
+            }
+            if (exited) return;
+            line.write(buffer, start, n - start);
+            if (line.size() > MAX_LINE) {
+                // Pass a very long line on in pieces, keeping a little in case a report straddles the cut.
+                byte[] bytes = line.toByteArray();
+                int keep = token == null ? 0 : token.length() + 32;
+                logLine(bytes, bytes.length - keep);
+                line.reset();
+                line.write(bytes, bytes.length - keep, keep);
+            }
+        }
+
+        void flush() {
+            if (line.size() > 0) logLine(line.toByteArray(), line.size());
+            line.reset();
+        }
+
+        private void endLine() {
             byte[] bytes = line.toByteArray();
             line.reset();
-            String text = new String(bytes, StandardCharsets.ISO_8859_1);
-            int at = text.lastIndexOf(token);
+            String text = token == null ? null : new String(bytes, StandardCharsets.ISO_8859_1);
+            int at = text == null ? -1 : text.lastIndexOf(token);
             Report report = at < 0 ? null : parseReport(text.substring(at + token.length()));
             if (report == null) {
-                logHandlerLine(bytes, bytes.length);
-                return false;
+                logLine(bytes, bytes.length);
+                return;
             }
-            if (at > 0) {
-                logHandlerLine(bytes, at); // the handler's last line had no newline
-            }
-            if (report.kind() == Report.STARTED) {
-                takeTail(); // the stderr of an invocation starts here
-            }
+            if (at > 0) logLine(bytes, at); // the last line before the report had no newline
             reports.add(new Report(report.kind(), report.status(), report.kind() == Report.STARTED ? List.of() : takeTail()));
-            return report.kind() == Report.EXIT;
+            exited = report.kind() == Report.EXIT;
         }
 
         /** " started", " end STATUS" or " exit STATUS" after the token, else null. */
         static Report parseReport(String rest) {
-            if (rest.equals(" started")) {
-                return new Report(Report.STARTED, 0, List.of());
-            }
+            if (rest.equals(" started")) return new Report(Report.STARTED, 0, List.of());
             char kind = rest.startsWith(" end ") ? Report.END : rest.startsWith(" exit ") ? Report.EXIT : 0;
             long status = kind == 0 ? -1 : parseDecimal(rest.substring(kind == Report.END ? 5 : 6), 9);
             return status < 0 ? null : new Report(kind, (int) status, List.of());
         }
 
-        private void logHandlerLine(byte[] bytes, int length) {
+        private void logLine(byte[] bytes, int length) {
             if (JSON_LOGS) {
                 System.err.println(handlerJsonLine(new String(bytes, 0, length, StandardCharsets.UTF_8), requestId, System.currentTimeMillis()));
             } else {
@@ -887,9 +926,7 @@ public final class Bootstrap {
             }
             synchronized (tail) {
                 if (tail.size() == STDERR_TAIL_LINES) tail.removeFirst();
-                byte[] kept = new byte[Math.min(length, STDERR_TAIL_LINE_BYTES)];
-                System.arraycopy(bytes, 0, kept, 0, kept.length);
-                tail.addLast(kept);
+                tail.addLast(java.util.Arrays.copyOf(bytes, Math.min(length, STDERR_TAIL_LINE_BYTES)));
             }
         }
 

@@ -363,13 +363,13 @@ class BootstrapUnitTest {
 
     @Test
     void shellReports() {
-        assertEquals(Bootstrap.Report.STARTED, Bootstrap.LogPump.parseReport(" started").kind());
-        assertEquals(Bootstrap.Report.END, Bootstrap.LogPump.parseReport(" end 0").kind());
-        assertEquals(127, Bootstrap.LogPump.parseReport(" end 127").status());
-        assertEquals(Bootstrap.Report.EXIT, Bootstrap.LogPump.parseReport(" exit 143").kind());
-        assertEquals(143, Bootstrap.LogPump.parseReport(" exit 143").status());
+        assertEquals(Bootstrap.Report.STARTED, Bootstrap.LogLines.parseReport(" started").kind());
+        assertEquals(Bootstrap.Report.END, Bootstrap.LogLines.parseReport(" end 0").kind());
+        assertEquals(127, Bootstrap.LogLines.parseReport(" end 127").status());
+        assertEquals(Bootstrap.Report.EXIT, Bootstrap.LogLines.parseReport(" exit 143").kind());
+        assertEquals(143, Bootstrap.LogLines.parseReport(" exit 143").status());
         for (String bad : new String[] {" end ", " end 1x", "end 1", " started ", " exit", "", " ended 1"}) {
-            assertNull(Bootstrap.LogPump.parseReport(bad), bad);
+            assertNull(Bootstrap.LogLines.parseReport(bad), bad);
         }
     }
 }
