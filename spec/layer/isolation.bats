@@ -76,7 +76,8 @@ EOF
     # The layer's own command line, with the working directory /var/task as class path (-cp .), as java
     # would have it without the shebang's -cp.
     if [ "$LAYER_VARIANT" = precompiled ]; then
-        args=$(sed -e '/^\/opt\/jre\/lib\/bootstrap.jar$/s|.*|.:/opt/jre/lib/bootstrap.jar|' "$HOSTILE_LAYER/jre/lib/bootstrap.args" | tr '\n' ' ')
+        # Without the AOT cache, which would serve its own copy of Bootstrap whatever the class path says.
+        args="-XX:AOTMode=off $(sed -e '/^\/opt\/jre\/lib\/bootstrap.jar$/s|.*|.:/opt/jre/lib/bootstrap.jar|' "$HOSTILE_LAYER/jre/lib/bootstrap.args" | tr '\n' ' ')"
     else
         args="$(head -n 1 "$HOSTILE_LAYER/bootstrap" | sed 's|^#![^ ]* ||; s|-cp /proc/none|-cp .|') /opt/bootstrap"
     fi

@@ -169,7 +169,7 @@ expected_function_response() { printf '%s' '{"n":42,"name":"layer","mode":"funct
     assert [ "$output" -ge "$expected" ]
 }
 
-@test "ct.sym is trimmed, not dropped: --source 21 needs release 21's signatures, and only those javac reads are left" {
+@test "ct.sym: JEP 330, cut to the signatures javac reads and still needed; precompiled, no ct.sym and no compiler" {
     zip=$(the_zip)
     if [ "$LAYER_VARIANT" = precompiled ]; then
         # Nothing is compiled at start: no compiler, no ct.sym, and the source launcher is gone.
