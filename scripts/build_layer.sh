@@ -23,7 +23,7 @@
 #   LAYER_RESERVE_MB   room kept for the function's own code under Lambda's 250 MiB unzipped limit (default 50)
 #   LAYER_VERSION      overrides the version (default: the git tag vX.Y.Z at HEAD, else the VERSION file)
 #   LAYER_TRAIN_COUNT  invocations of the AOT training run (default 40)
-#   LAYER_JLINK_COMPRESS  jlink --compress level (default zip-0: measured in docs/layer.md)
+#   LAYER_JLINK_COMPRESS  jlink --compress level (default zip-0, precompiled zip-6: measured in docs/layer.md)
 #   LAUNCH             source (default): bootstrap runs through the JDK's source launcher (JEP 330), which
 #                      compiles it at every start. precompiled: java-shell-runtime-precompiled-<arch>-<version>.zip,
 #                      whose bootstrap is the same source text with a first line that runs the classes javac
@@ -361,10 +361,13 @@ if [ -d "$target_home/jmods" ]; then
 else
     jlink="$target_home/bin/jlink" # a JDK without jmods links from its own run-time image (JEP 493)
 fi
-# --compress=zip-0 by default: docs/layer.md has the measurements of a compressed image.
+# --compress=zip-0 by default: javac's classes that do not come from the AOT cache load slower compressed. The
+# precompiled runtime takes nearly every class from the cache, so there zip-6 halves lib/modules at no measured
+# cost. docs/layer.md has the measurements.
+if [ "$launch" = precompiled ]; then compress=${LAYER_JLINK_COMPRESS:-zip-6}; else compress=${LAYER_JLINK_COMPRESS:-zip-0}; fi
 # shellcheck disable=SC2086 # $jlink is a command and its options
 $jlink --add-modules "$modules" --output "$stage/jre" \
-    --strip-debug --no-header-files --no-man-pages --compress="${LAYER_JLINK_COMPRESS:-zip-0}" --dedup-legal-notices=error-if-not-same-content \
+    --strip-debug --no-header-files --no-man-pages --compress="$compress" --dedup-legal-notices=error-if-not-same-content \
     > "$work/jlink.log" 2>&1 || { cat "$work/jlink.log" >&2; die "jlink failed"; }
 say "  linked: $("$stage/jre/bin/java" --list-modules | sed 's/@.*//' | tr '\n' ' ')"
 say "  jlink image: $(human "$(bytes_of "$stage/jre")")"
