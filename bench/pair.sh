@@ -10,7 +10,8 @@
 #   cpu    CPU time of the runtime's whole process tree, start -> exit after the refused /next
 # and, for every variant after the first, the median of its per-round differences to the first and in how
 # many rounds it was cheaper. A layer zip is unpacked under OUT first.
-# Environment: JAVA_HOME (JDK 25: runs the fake), BENCH_PAIR_OUT (default build/bench/pair).
+# Environment: JAVA_HOME (JDK 25: runs the fake), BENCH_PAIR_OUT (default build/bench/pair), BENCH_PAIR_SHARE
+# (CPU quota in % of one core, e.g. 7.2 as a 128 MB Lambda function gets; default none: all cores).
 # Needs a writable cgroup (bench/lib/cgroup.sh) for the CPU figures; without one cpu is shown as null.
 set -eu
 cd "$(dirname "$0")/.."
@@ -38,9 +39,10 @@ harness_init "$out"
 if cg_detect; then
     cg_create "jsr-pair-$$"
     trap 'cg_destroy' EXIT
-    cg_set_share none
+    cg_set_share "${BENCH_PAIR_SHARE:-none}"
 else
     say "$CG_WHY"
+    [ -z "${BENCH_PAIR_SHARE:-}" ] || die "BENCH_PAIR_SHARE needs a writable cgroup"
 fi
 
 names=''
@@ -77,7 +79,8 @@ while [ "$r" -le "$rounds" ]; do
 done
 
 first=$1
-printf 'pair: %s rounds, %s; load average now %s\n' "$rounds" "$(date -u '+%Y-%m-%d %H:%M UTC')" "$(cut -d' ' -f1-3 /proc/loadavg)"
+printf 'pair: %s rounds, CPU share %s, %s; load average now %s\n' "$rounds" "${BENCH_PAIR_SHARE:-none}" \
+    "$(date -u '+%Y-%m-%d %H:%M UTC')" "$(cut -d' ' -f1-3 /proc/loadavg)"
 jq -r -s --arg first "$first" --arg order "$*" '
     def median: sort | length as $n | if $n == 0 then null elif $n % 2 == 1 then .[($n - 1) / 2]
         else (.[$n / 2 - 1] + .[$n / 2]) / 2 end;
