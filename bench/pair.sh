@@ -92,7 +92,7 @@ jq -r -s --arg first "$first" --arg order "$*" '
     | "variant | init ms median (min-max) | cpu ms median (min-max) | init diff vs \($first) | cpu diff vs \($first), rounds cheaper",
       "---|---|---|---|---",
       ($names[] as $n | $by[$n] as $runs
-       | [$runs[] | select($base[.rep | tostring] != null)] as $paired
+       | [$runs[] | select(.init_us != null and $base[.rep | tostring].init_us != null)] as $paired
        | ([$paired[] | .init_us - $base[.rep | tostring].init_us] | median | ms) as $di
        | [$paired[] | select(.cpu_us != null) | .cpu_us - $base[.rep | tostring].cpu_us] as $dc
        | "\($n) | \($runs | stats(.init_us)) | \($runs | stats(.cpu_us)) | "
