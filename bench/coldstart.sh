@@ -82,8 +82,8 @@ src=$out_abs/src cls=$out_abs/compiled.jar
 # shellcheck disable=SC2086 # $cfg is a list of flags
 case " $groups " in *" A "*)
     say "A: init of Bootstrap.java and of MinimalNext.java, launched in different ways ($reps runs each)"
-    # shellcheck disable=SC2012
-    zip=$(ls -t dist/*.zip 2>/dev/null | head -n 1)
+    # shellcheck disable=SC2012,SC2010
+    zip=$(ls -t dist/*.zip 2>/dev/null | grep -v -e -precompiled- | head -n 1)
     if [ -n "$zip" ] && [ -x scripts/sandbox.sh ]; then
         mkdir -p "$out/layer" && unzip -q "$zip" -d "$out/layer" && chmod -R a+rX "$out/layer"
         rt_layer shipped "$out_abs/layer"

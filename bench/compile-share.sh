@@ -13,8 +13,8 @@ cd "$(dirname "$0")/.."
 runs=${1:-7}
 die() { printf 'compile-share: error: %s\n' "$*" >&2; exit 1; }
 [ -x /usr/bin/time ] || die "needs /usr/bin/time (Debian package: time)"
-# shellcheck disable=SC2012 # newest zip first; the names have no spaces
-zip=${LAYER_ZIP:-$(ls -t dist/*.zip build/layer-test/dist/*.zip 2>/dev/null | head -n 1)}
+# shellcheck disable=SC2012,SC2010 # newest JEP 330 zip first; the names have no spaces
+zip=${LAYER_ZIP:-$(ls -t dist/*.zip build/layer-test/dist/*.zip 2>/dev/null | grep -v -e -precompiled- | head -n 1)}
 [ -f "$zip" ] || die "no layer zip: run make layer (or make layer-local), or set LAYER_ZIP"
 
 work=$(mktemp -d)

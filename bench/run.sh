@@ -85,8 +85,8 @@ chmod 755 "$out/layers/sh/bootstrap"
 case $mode in
 layer)
     [ -x scripts/sandbox.sh ] || die "scripts/sandbox.sh is missing (BENCH_RUNTIME=source runs without the layer)"
-    # shellcheck disable=SC2012 # names come from our own build
-    layer_zip=${BENCH_LAYER_ZIP:-$(ls -t dist/*.zip 2>/dev/null | head -n 1)}
+    # shellcheck disable=SC2012,SC2010 # names come from our own build; the JEP 330 layer, not the precompiled one
+    layer_zip=${BENCH_LAYER_ZIP:-$(ls -t dist/*.zip 2>/dev/null | grep -v -e -precompiled- | head -n 1)}
     [ -n "$layer_zip" ] || die "no dist/*.zip: run make layer first (make bench does)"
     mkdir -p "$out/layers/java"
     unzip -q "$layer_zip" -d "$out/layers/java"

@@ -12,7 +12,7 @@ export BENCH_RUNTIME
 # (`make layer` always rebuilds, and takes a while).
 bench-layer: bootstrap
 	@if [ "$(BENCH_RUNTIME)" = layer ]; then \
-	    z=$$(ls -t dist/*.zip 2>/dev/null | head -n 1); \
+	    z=$$(ls -t dist/*.zip 2>/dev/null | grep -v -e -precompiled- | head -n 1); \
 	    if [ -z "$$z" ] || [ -n "$$(find bootstrap Bootstrap.java layer scripts/build_layer.sh scripts/lib -newer "$$z" 2>/dev/null | head -n 1)" ]; then \
 	        $(MAKE) layer; \
 	    else \

@@ -2,6 +2,7 @@
 #   make layer [JQ=/path] [AWS_CLI=none | AWS_CLI_ZIP=/path [AWS_CLI_SIG=/path]] [TARGET_JAVA_HOME=/jdk | TARGET_JDK=jdk.tar.gz]
 #   make layer-local   the same from this machine's jq (glibc limit lifted to this machine's), without the AWS CLI:
 #                      offline, for local runs and benchmarks only (not for Lambda: Debian's jq needs glibc 2.35)
+#   make layer LAUNCH=precompiled   (also with layer-local) the precompiled variant: dist/java-shell-runtime-precompiled-*.zip
 #   make test-layer [BATS_LAYER_ARGS='-f sandbox']   builds its own layers from local inputs, under build/layer-test
 # scripts/build_layer.sh documents every input; docs/layer.md explains the layer and its measurements.
 .PHONY: layer layer-local test-layer

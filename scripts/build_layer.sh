@@ -23,8 +23,12 @@
 #   LAYER_RESERVE_MB   room kept for the function's own code under Lambda's 250 MiB unzipped limit (default 50)
 #   LAYER_VERSION      overrides the version (default: the git tag vX.Y.Z at HEAD, else the VERSION file)
 #   LAYER_TRAIN_COUNT  invocations of the AOT training run (default 40)
-#   LAYER_JLINK_COMPRESS  jlink --compress level (default zip-0: measured in docs/layer.md)
-# Output: dist/ (DIST), work files under build/layer/<arch>/ (BUILD).
+#   LAYER_JLINK_COMPRESS  jlink --compress level (default zip-0, precompiled zip-6: measured in docs/layer.md)
+#   LAUNCH             source (default): bootstrap runs through the JDK's source launcher (JEP 330), which
+#                      compiles it at every start. precompiled: java-shell-runtime-precompiled-<arch>-<version>.zip,
+#                      whose bootstrap is the same source text with a first line that runs the classes javac
+#                      compiled from that text at build time (jre/lib/bootstrap.jar); no compiler in its JRE.
+# Output: dist/ (DIST), work files under build/layer/<arch>/ or build/layer/precompiled-<arch>/ (BUILD).
 set -eu
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -53,6 +57,11 @@ need_tool zip "install zip (Debian/Ubuntu: apt-get install zip)"
 need_tool unzip "install unzip (Debian/Ubuntu: apt-get install unzip)"
 need_tool objdump "install binutils (checks the glibc versions bundled programs need)"
 need_tool sha256sum "install coreutils"
+launch=${LAUNCH:-source}
+case $launch in
+    source | precompiled) ;;
+    *) die "LAUNCH=$launch: use LAUNCH=source (the default, JEP 330) or LAUNCH=precompiled" ;;
+esac
 bootstrap=${BOOTSTRAP:-$root/bootstrap}
 [ -f "$bootstrap" ] || die "$bootstrap is missing: run 'make bootstrap' (it is generated from Bootstrap.java and layer/jvm-flags)"
 [ -f spec/support/FakeRuntimeApi.java ] || die "spec/support/FakeRuntimeApi.java is missing (the AOT training talks to it)"
@@ -182,19 +191,63 @@ check_elf_files() {
   (jq: use the official static release, the default; set LAYER_GLIBC_MAX only for a layer that never leaves this machine)"
 }
 
-name=java-shell-runtime-$arch-$version
-work=$build_root/layer/$arch
+if [ "$launch" = precompiled ]; then
+    name=java-shell-runtime-precompiled-$arch-$version
+    work=$build_root/layer/precompiled-$arch
+else
+    name=java-shell-runtime-$arch-$version
+    work=$build_root/layer/$arch
+fi
 stage=$work/root
 rm -rf "$work"
 mkdir -p "$stage/bin" "$work/tmp" "$dist"
 say "building $name.zip: target $arch (JDK $(sed -n 's/^JAVA_RUNTIME_VERSION="\(.*\)"/\1/p' "$target_home/release")), host JDK $host_version"
 say "shebang: $(head -n 1 "$bootstrap")"
+[ "$launch" = source ] || say "launch: precompiled (the bootstrap's source compiled here, run from jre/lib/bootstrap.jar)"
 
 # --------------------------------------------------------------------------------------------------------
 step "bootstrap"
-cp "$bootstrap" "$stage/bootstrap"
+# The runtime's source text with its first line blanked: what the source launcher compiles (it ignores a
+# first line that starts with #!), and what the precompiled layer's jar is compiled from. Blank, not deleted,
+# so that line numbers in stack traces are those of /opt/bootstrap in both variants.
+# The options the source launcher gives javac besides --release (jdk.compiler's RelevantJavacOptions).
+source_launcher_javac='-proc:none -implicit:none -Xprefer:source -Xdiags:verbose -Xlint:deprecation -Xlint:unchecked -Xlint:-options'
+main_class=$(sed -n 's/^\(public \|final \|abstract \|sealed \)*\(class\|record\|enum\|interface\) \([A-Za-z_$][A-Za-z0-9_$]*\).*/\3/p' "$bootstrap" | head -n 1)
+[ -n "$main_class" ] || die "bootstrap declares no top-level class at the start of a line"
+src_dir=$work/src
+mkdir -p "$src_dir"
+{ echo; sed 1d "$bootstrap"; } > "$src_dir/$main_class.java"
+if [ "$launch" = source ]; then
+    cp "$bootstrap" "$stage/bootstrap"
+else
+    # The same text under a first line that runs the compiled class. The kernel passes the argfile as one
+    # argument and appends the script's path, which the java launcher hands to main as args[0] (the runtime
+    # reads no arguments). The argfile holds the shebang's JVM flags, minus the source launcher's own options.
+    # shellcheck disable=SC2086 # one flag per word
+    set -- $jvm_args
+    : > "$work/bootstrap.args"
+    while [ $# -gt 0 ]; do
+        case $1 in
+            -cp | -classpath | --class-path) shift ;;
+            -cp=* | --class-path=*) ;;
+            *) printf '%s\n' "$1" >> "$work/bootstrap.args" ;;
+        esac
+        shift
+    done
+    printf -- '-cp\n/opt/jre/lib/bootstrap.jar\n%s\n' "$main_class" >> "$work/bootstrap.args"
+    { echo '#!/opt/jre/bin/java @/opt/jre/lib/bootstrap.args'; sed 1d "$bootstrap"; } > "$stage/bootstrap"
+    say "  first line: $(head -n 1 "$stage/bootstrap"); jre/lib/bootstrap.args: $(tr '\n' ' ' < "$work/bootstrap.args")"
+fi
 chmod 755 "$stage/bootstrap"
 say "  bootstrap: $(human "$(bytes_of "$stage/bootstrap")")"
+if [ "$launch" = precompiled ]; then
+    # Reproducible: javac's output for this text is fixed; the jar's entries are sorted, dated SOURCE_DATE_EPOCH.
+    mkdir -p "$work/classes"
+    "$JAVA_HOME/bin/javac" --release "$release" -d "$work/classes" "$src_dir/$main_class.java" > "$work/javac.log" 2>&1 ||
+        { cat "$work/javac.log" >&2; die "javac --release $release cannot compile the bootstrap's source"; }
+    zip_tree "$work/classes" "$work/bootstrap.jar" "$SOURCE_DATE_EPOCH"
+    say "  compiled with $("$JAVA_HOME/bin/javac" -version 2>&1) --release $release: $(find "$work/classes" -name '*.class' | wc -l) classes, bootstrap.jar $(human "$(bytes_of "$work/bootstrap.jar")")"
+fi
 
 # --------------------------------------------------------------------------------------------------------
 step "jq"
@@ -294,17 +347,27 @@ fi
 
 # --------------------------------------------------------------------------------------------------------
 # The source launcher needs jdk.compiler, which requires java.compiler, jdk.internal.opt and jdk.zipfs.
-modules=java.base,jdk.compiler
+# The precompiled runtime needs only the modules its classes use (jdeps; java.base today).
+if [ "$launch" = source ]; then
+    modules=java.base,jdk.compiler
+else
+    modules=$("$JAVA_HOME/bin/jdeps" --print-module-deps --ignore-missing-deps "$work/bootstrap.jar" 2>"$work/jdeps.log") ||
+        { cat "$work/jdeps.log" >&2; die "jdeps cannot list the modules bootstrap.jar needs"; }
+    [ -n "$modules" ] || modules=java.base
+fi
 step "JRE: jlink --add-modules $modules"
 if [ -d "$target_home/jmods" ]; then
     jlink="$JAVA_HOME/bin/jlink --module-path $target_home/jmods"
 else
     jlink="$target_home/bin/jlink" # a JDK without jmods links from its own run-time image (JEP 493)
 fi
-# --compress=zip-0 by default: docs/layer.md has the measurements of a compressed image.
+# --compress=zip-0 by default: javac's classes that do not come from the AOT cache load slower compressed. The
+# precompiled runtime takes nearly every class from the cache, so there zip-6 halves lib/modules at no measured
+# cost. docs/layer.md has the measurements.
+if [ "$launch" = precompiled ]; then compress=${LAYER_JLINK_COMPRESS:-zip-6}; else compress=${LAYER_JLINK_COMPRESS:-zip-0}; fi
 # shellcheck disable=SC2086 # $jlink is a command and its options
 $jlink --add-modules "$modules" --output "$stage/jre" \
-    --strip-debug --no-header-files --no-man-pages --compress="${LAYER_JLINK_COMPRESS:-zip-0}" --dedup-legal-notices=error-if-not-same-content \
+    --strip-debug --no-header-files --no-man-pages --compress="$compress" --dedup-legal-notices=error-if-not-same-content \
     > "$work/jlink.log" 2>&1 || { cat "$work/jlink.log" >&2; die "jlink failed"; }
 say "  linked: $("$stage/jre/bin/java" --list-modules | sed 's/@.*//' | tr '\n' ' ')"
 say "  jlink image: $(human "$(bytes_of "$stage/jre")")"
@@ -347,10 +410,30 @@ if [ -f "$ctsym" ]; then
             esac
         done
         [ -n "$(find "$work/ct" -mindepth 1 -maxdepth 1)" ] || die "lib/ct.sym has no entries for release $release"
+        # Of those, only what javac reads to compile this bootstrap: it opens the file at every start, and
+        # a smaller one is quicker to open. Regenerated at every build from javac's own account (-verbose
+        # lists every .sig it loads, as /L/<module>/<path>) of compiling the shipped text with this JRE and
+        # the source launcher's options, so a class the file starts to use is kept automatically; every
+        # module-info.sig stays (javac reads them all to build the module graph). The training run and the
+        # check at the end compile the bootstrap against the trimmed file.
+        # shellcheck disable=SC2086 # the source launcher's options, one word each
+        "$stage/jre/bin/java" -m jdk.compiler/com.sun.tools.javac.Main --release "$release" -verbose $source_launcher_javac \
+            -d "$work/ct-classes" "$src_dir/$main_class.java" > "$work/ct-javac.log" 2>&1 ||
+            { cat "$work/ct-javac.log" >&2; die "the layer's javac cannot compile the bootstrap (to list what it reads of ct.sym)"; }
+        sed -n "s|^\[loading /\([^/]*${letter}[^/]*/.*\.sig\)\]\$|\1|p" "$work/ct-javac.log" | LC_ALL=C sort -u > "$work/ct-read.txt"
+        [ -s "$work/ct-read.txt" ] || die "javac -verbose listed no ct.sym entries it read (see $work/ct-javac.log)"
+        (cd "$work/ct" && find . -type f | sed 's|^\./||' | LC_ALL=C sort) |
+            awk 'NR == FNR { keep[$0] = 1; next } !($0 in keep) && $0 !~ /\/module-info\.sig$/' \
+                "$work/ct-read.txt" - > "$work/ct-drop.txt"
+        (cd "$work/ct" && tr '\n' '\0' < "$work/ct-drop.txt" | xargs -0 rm -f)
+        find "$work/ct" -depth -type d -empty -delete
+        kept=$(find "$work/ct" -type f | wc -l)
+        missing=$(while read -r e; do [ -f "$work/ct/$e" ] || echo "$e"; done < "$work/ct-read.txt")
+        [ -z "$missing" ] || die "ct.sym entries javac read are missing from the trimmed file: $missing"
         zip_tree "$work/ct" "$ctsym.new" "$SOURCE_DATE_EPOCH"
         mv "$ctsym.new" "$ctsym"
-        rm -rf "$work/ct"
-        say "  trimmed jre/lib/ct.sym to release $release (entries with '$letter'): $(human "$before") -> $(human "$(bytes_of "$ctsym")")"
+        rm -rf "$work/ct" "$work/ct-classes"
+        say "  trimmed jre/lib/ct.sym to what javac reads for the bootstrap at --release $release ($(wc -l < "$work/ct-read.txt") entries read, $kept kept with every module-info.sig): $(human "$before") -> $(human "$(bytes_of "$ctsym")")"
     fi
 fi
 # Native debug symbols: strip them when the host's binutils understand the target's ELF files.
@@ -362,6 +445,10 @@ done
 say "  stripped native symbols from $stripped files (strip --strip-unneeded)"
 check_elf_files "$stage/jre"
 say "  JRE: $(human "$(bytes_of "$stage/jre")"), $elf_checked ELF files checked"
+if [ "$launch" = precompiled ]; then
+    cp "$work/bootstrap.jar" "$work/bootstrap.args" "$stage/jre/lib/"
+    say "  added jre/lib/bootstrap.jar and jre/lib/bootstrap.args"
+fi
 
 # --------------------------------------------------------------------------------------------------------
 step "AOT cache: training run of the real bootstrap against the fake Runtime API"
@@ -377,12 +464,24 @@ else
     # The training JVM gets the shebang's flags, except that the cache is written instead of read, and the
     # flags that silence a missing cache are left out so that problems show in this log.
     train_flags=''
+    # The precompiled layer's class path is its jar (below), not the shebang's.
+    skip=''
     for a in $jvm_args; do
-        case $a in
-            -XX:AOTCache=* | -XX:AOTMode=* | -Xlog:aot* | -Xlog:cds*) ;;
+        if [ -n "$skip" ]; then skip=''; continue; fi
+        case $launch:$a in
+            *:-XX:AOTCache=* | *:-XX:AOTMode=* | *:-Xlog:aot* | *:-Xlog:cds* | *:-Xlog:disable) ;;
+            precompiled:-cp | precompiled:-classpath | precompiled:--class-path) skip=1 ;;
+            precompiled:--class-path=*) ;;
             *) train_flags="$train_flags $a" ;;
         esac
     done
+    if [ "$launch" = source ]; then
+        train_program="--source $release $stage/bootstrap"
+    else
+        # The same class path and main class as bootstrap.args (at the build's path: the cache finds the jar
+        # by its name wherever the layer is unpacked), with the layer's own bootstrap as args[0].
+        train_program="-cp $stage/jre/lib/bootstrap.jar $main_class $stage/bootstrap"
+    fi
     fake_cls=$work/fake
     mkdir -p "$fake_cls"
     "$JAVA_HOME/bin/javac" -nowarn --release 21 -d "$fake_cls" spec/support/FakeRuntimeApi.java 2>"$work/fake-javac.log" ||
@@ -398,7 +497,7 @@ else
     (cd layer/training && env -i PATH="/usr/local/bin:/usr/bin:/bin:$stage/bin" LANG=C.UTF-8 TZ=UTC \
         AWS_LAMBDA_RUNTIME_API="127.0.0.1:$port" _HANDLER=function.handler LAMBDA_TASK_ROOT="$root/layer/training" \
         AWS_LAMBDA_FUNCTION_NAME=training AWS_LAMBDA_FUNCTION_MEMORY_SIZE=512 AWS_REGION=us-east-1 \
-        "$stage/jre/bin/java" $train_flags -XX:AOTCacheOutput="$cache" --source "$release" "$stage/bootstrap") \
+        "$stage/jre/bin/java" $train_flags -XX:AOTCacheOutput="$cache" $train_program) \
         > "$work/training.log" 2>&1 || : # the runtime exits 1 when the fake refuses the last /next
     wait "$fake_pid" || : # the fake exits 1 because some invocations failed on purpose
     answered=$(grep -c '"path":"[^"]*/\(response\|error\)"' "$work/training-api.jsonl" || :)
@@ -410,7 +509,29 @@ fi
 [ -z "$aot_path" ] || say "  AOT cache ${aot_path}: $(human "$(bytes_of "$stage${aot_path#/opt}")")"
 
 # --------------------------------------------------------------------------------------------------------
-step "checks: architecture, glibc <= $glibc_max, links, modes"
+step "checks: the runtime's classes, architecture, glibc <= $glibc_max, links, modes"
+# The runtime that ships is the source text that ships: compiled again from bootstrap as it is in the layer.
+mkdir -p "$work/check/src"
+{ echo; sed 1d "$stage/bootstrap"; } > "$work/check/src/$main_class.java"
+if [ "$launch" = source ]; then
+    # With the layer's own JRE (its trimmed ct.sym), as the source launcher will at every start.
+    # shellcheck disable=SC2086 # the source launcher's options, one word each
+    "$stage/jre/bin/java" -m jdk.compiler/com.sun.tools.javac.Main --release "$release" $source_launcher_javac \
+        -d "$work/check/classes" "$work/check/src/$main_class.java" > "$work/check/javac.log" 2>&1 ||
+        { cat "$work/check/javac.log" >&2; die "the layer's JRE cannot compile its bootstrap (a ct.sym entry missing?)"; }
+    say "  the layer's JRE compiles bootstrap at --release $release with its trimmed ct.sym"
+else
+    # bootstrap.jar holds exactly the classes javac makes of the text in bootstrap, byte for byte.
+    "$JAVA_HOME/bin/javac" --release "$release" -d "$work/check/classes" "$work/check/src/$main_class.java" > "$work/check/javac.log" 2>&1 ||
+        { cat "$work/check/javac.log" >&2; die "javac cannot compile the layer's bootstrap"; }
+    mkdir -p "$work/check/jar"
+    (cd "$work/check/jar" && unzip -q "$stage/jre/lib/bootstrap.jar") || die "cannot unzip jre/lib/bootstrap.jar"
+    diff -r "$work/check/classes" "$work/check/jar" > "$work/check/diff.txt" 2>&1 ||
+        { cat "$work/check/diff.txt" >&2; die "jre/lib/bootstrap.jar is not what javac compiles from the layer's bootstrap"; }
+    grep -qx -- "$main_class" "$stage/jre/lib/bootstrap.args" || die "jre/lib/bootstrap.args does not run $main_class"
+    say "  jre/lib/bootstrap.jar = javac --release $release of bootstrap's text, byte for byte ($(find "$work/check/jar" -type f | wc -l) classes)"
+fi
+rm -rf "$work/check"
 check_elf_files "$stage"
 say "  $elf_checked ELF files: all $arch, none needs glibc newer than $glibc_max"
 check_links "$stage"

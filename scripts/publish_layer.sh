@@ -6,7 +6,8 @@
 #                            [--public | --org ORG_ID] [--description TEXT] [--dry-run]
 #
 #   --zip FILE         the layer zip (default: the only dist/java-shell-runtime-*.zip); FILE.sha256 must match
-#   --name NAME        layer name (default java-shell-runtime-<arch>, e.g. java-shell-runtime-arm64)
+#   --name NAME        layer name (default java-shell-runtime-<arch>, e.g. java-shell-runtime-arm64, or
+#                      java-shell-runtime-precompiled-<arch> for the precompiled variant's zip)
 #   --region REGION    AWS region (default: the AWS CLI's configuration)
 #   --s3-bucket B      upload the zip to s3://B/KEY first and publish from there; needed above 50 MB, the
 #                      limit of a direct upload (--s3-key default: layers/<zip file name>)
@@ -51,19 +52,22 @@ if [ -z "$zip" ]; then
 fi
 [ -f "$zip" ] || die "$zip: no such file"
 base=$(basename "$zip" .zip)
-case $base in
-    java-shell-runtime-amd64-*) arch=amd64 lambda_arch=x86_64 ;;
-    java-shell-runtime-arm64-*) arch=arm64 lambda_arch=arm64 ;;
-    *) die "$zip: not named java-shell-runtime-<amd64|arm64>-<version>.zip, so its architecture is unknown" ;;
+# The precompiled variant (LAUNCH=precompiled) is published as a layer of its own name.
+variant=java-shell-runtime
+case $base in java-shell-runtime-precompiled-*) variant=java-shell-runtime-precompiled ;; esac
+case ${base#"$variant"-} in
+    amd64-*) arch=amd64 lambda_arch=x86_64 ;;
+    arm64-*) arch=arm64 lambda_arch=arm64 ;;
+    *) die "$zip: not named java-shell-runtime[-precompiled]-<amd64|arm64>-<version>.zip, so its architecture is unknown" ;;
 esac
-version=${base#java-shell-runtime-"$arch"-}
+version=${base#"$variant"-"$arch"-}
 [ -f "$zip.sha256" ] || die "$zip.sha256 is missing: the zip is published only with its checksum"
 (cd "$(dirname "$zip")" && sha256sum -c --quiet "$(basename "$zip").sha256" >/dev/null 2>&1) ||
     die "$zip does not match $zip.sha256"
 sha=$(cut -d' ' -f1 "$zip.sha256")
 size=$(stat -c %s "$zip")
-[ -n "$name" ] || name=java-shell-runtime-$arch
-[ -n "$description" ] || description="java-shell-runtime $version ($lambda_arch), sha256 $(printf '%s' "$sha" | cut -c1-12)"
+[ -n "$name" ] || name=$variant-$arch
+[ -n "$description" ] || description="$variant $version ($lambda_arch), sha256 $(printf '%s' "$sha" | cut -c1-12)"
 if [ -z "$bucket" ] && [ "$size" -gt 52428800 ]; then
     die "$zip is $(human "$size"): direct uploads are limited to 50 MB, give --s3-bucket"
 fi

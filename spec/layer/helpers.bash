@@ -14,13 +14,23 @@ SANDBOX=$ROOT/scripts/sandbox.sh
 # A safety net against a hung run, never a timing assertion.
 LIMIT=300
 
-# the_zip: the test layer's zip (fails the test when the build did not make one).
+# Which of the two layers the variant-neutral specs run against: source (JEP 330, the default) or
+# precompiled. spec/layer/run.sh runs the sandbox specs once for each.
+LAYER_VARIANT=${LAYER_VARIANT:-source}
+
+# the_zip [VARIANT]: the test layer's zip of VARIANT (default LAYER_VARIANT); fails the test when the build did
+# not make one.
 the_zip() {
-    local z
-    z=$(find "$LT/dist" -maxdepth 1 -name 'java-shell-runtime-*.zip' 2>/dev/null | head -n 1)
+    local z variant=${1:-$LAYER_VARIANT} log=$LT/build.log
+    if [ "$variant" = precompiled ]; then
+        z=$(find "$LT/dist" -maxdepth 1 -name 'java-shell-runtime-precompiled-*.zip' 2>/dev/null | head -n 1)
+        log=$LT/build-precompiled.log
+    else
+        z=$(find "$LT/dist" -maxdepth 1 -name 'java-shell-runtime-*.zip' ! -name 'java-shell-runtime-precompiled-*' 2>/dev/null | head -n 1)
+    fi
     if [ -z "$z" ]; then
-        echo "no test layer zip: the build failed, see $LT/build.log" >&2
-        tail -n 20 "$LT/build.log" >&2
+        echo "no $variant test layer zip: the build failed, see $log" >&2
+        tail -n 20 "$log" >&2
         return 1
     fi
     printf '%s\n' "$z"
@@ -36,10 +46,10 @@ scratch() {
     printf '%s\n' "$d"
 }
 
-# unpack_layer NAME: unzips the test layer into a fresh scratch directory; prints its path.
+# unpack_layer NAME [VARIANT]: unzips the test layer into a fresh scratch directory; prints its path.
 unpack_layer() {
     local d zip
-    zip=$(the_zip) || return 1
+    zip=$(the_zip "${2:-}") || return 1
     d=$(scratch "$1")
     unzip -q "$zip" -d "$d" || return 1
     printf '%s\n' "$d"

@@ -72,6 +72,13 @@ refute_slow_steps() {
     refute_slow_steps
 }
 
+@test "LAUNCH with a value other than source or precompiled" {
+    build LAUNCH=compiled
+    assert_failure
+    assert_output --partial 'LAUNCH=compiled: use LAUNCH=source (the default, JEP 330) or LAUNCH=precompiled'
+    refute_slow_steps
+}
+
 @test "downloads need curl: without it, the message names the local override" {
     # A PATH with every tool of /usr/bin and /bin except curl.
     bin=$BATS_TEST_TMPDIR/bin

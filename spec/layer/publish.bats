@@ -46,3 +46,13 @@ PUBLISH=$ROOT/scripts/publish_layer.sh
     assert_failure
     assert_output --partial 'its architecture is unknown'
 }
+
+@test "the precompiled zip is published as a layer of its own name, for its architecture" {
+    zip=$(the_zip precompiled)
+    run "$PUBLISH" --zip "$zip" --dry-run
+    assert_success
+    case $(basename "$zip") in *-amd64-*) arch=amd64 lambda_arch=x86_64 ;; *-arm64-*) arch=arm64 lambda_arch=arm64 ;; esac
+    assert_line --partial "'--layer-name' 'java-shell-runtime-precompiled-$arch'"
+    assert_line --partial "'--compatible-architectures' '$lambda_arch'"
+    assert_line --partial "java-shell-runtime-precompiled $(tr -d ' \n' < "$ROOT/VERSION") ($lambda_arch)"
+}

@@ -1,6 +1,7 @@
 #!/usr/bin/env bats
 # The built layer, unzipped and mounted at /opt the way Lambda does it, runs handlers: /opt/bootstrap starts
 # through its own shebang with /opt/jre, uses the AOT cache, and serves events from the fake Runtime API.
+# spec/layer/run.sh runs this file for both variants (LAYER_VARIANT=source, then precompiled).
 
 load helpers
 
@@ -25,7 +26,12 @@ expected_function_response() { printf '%s' '{"n":42,"name":"layer","mode":"funct
     assert_output ''
     run cat "$ERR"
     assert_line "fixture: response $expected"
-    assert_line --regexp '^fixture: runtime exe=/opt/jre/bin/java cmdline=/opt/jre/bin/java --source 21 .* /opt/bootstrap $'
+    if [ "$LAYER_VARIANT" = precompiled ]; then
+        # The kernel appends the script's path; the java launcher passes it to main, which ignores it.
+        assert_line 'fixture: runtime exe=/opt/jre/bin/java cmdline=/opt/jre/bin/java @/opt/jre/lib/bootstrap.args /opt/bootstrap '
+    else
+        assert_line --regexp '^fixture: runtime exe=/opt/jre/bin/java cmdline=/opt/jre/bin/java --source 21 .* /opt/bootstrap $'
+    fi
     assert_line --regexp '^fixture: uid=993 jq=/opt/bin/jq jq-'
 }
 
@@ -41,7 +47,7 @@ expected_function_response() { printf '%s' '{"n":42,"name":"layer","mode":"funct
     assert_output 2
 }
 
-@test "the AOT cache is used: -XX:AOTMode=on starts, and javac's classes come from the cache" {
+@test "the AOT cache is used: -XX:AOTMode=on starts, and the classes that start the runtime come from the cache" {
     task=$(task_dir fn function.sh)
     tmp=$(scratch tmp)
     chmod 1777 "$tmp"
@@ -52,9 +58,20 @@ expected_function_response() { printf '%s' '{"n":42,"name":"layer","mode":"funct
     stop_fake
     run answers response
     assert_output "202 $(expected_function_response | wc -c)"
-    # The source launcher's compiler is what the cache saves: its classes must come from there.
-    run grep -c 'com.sun.tools.javac.* source: shared objects file' "$tmp/classes.log"
-    assert [ "$output" -gt 1000 ]
+    if [ "$LAYER_VARIANT" = precompiled ]; then
+        # No compiler at all; the runtime's own classes, from jre/lib/bootstrap.jar, come from the cache.
+        run grep -c 'com.sun.tools.javac' "$tmp/classes.log"
+        assert_output 0
+        run grep -c '^.*\] Bootstrap source: shared objects file' "$tmp/classes.log"
+        assert_output 1
+    else
+        # The source launcher's compiler is what the cache saves: its classes must come from there.
+        run grep -c 'com.sun.tools.javac.* source: shared objects file' "$tmp/classes.log"
+        assert [ "$output" -gt 1000 ]
+    fi
+    # Bootstrap's own classes too (for the source launcher: their bytes are the same at every start).
+    run grep -c '\] Bootstrap\$[A-Za-z]* source: shared objects file' "$tmp/classes.log"
+    assert [ "$output" -gt 5 ]
     run grep -c 'source: jrt:/' "$tmp/classes.log"
     echo "# classes loaded from the image instead of the cache: $output" >&3
 }
@@ -127,27 +144,58 @@ expected_function_response() { printf '%s' '{"n":42,"name":"layer","mode":"funct
 
 @test "the AOT cache does not depend on where the layer is: unpacked elsewhere, -XX:AOTMode=on still maps it" {
     layer=$(unpack_layer elsewhere)
-    # The shebang's flags, with the cache at this directory instead of /opt.
-    flags=$(head -n 1 "$layer/bootstrap" | sed 's|^#![^ ]* --source 21 ||; s|/opt/|'"$layer"'/|g')
+    # The shebang's flags (precompiled: its argfile's), with this directory instead of /opt.
+    if [ "$LAYER_VARIANT" = precompiled ]; then
+        flags=$(sed 's|/opt/|'"$layer"'/|g' "$layer/jre/lib/bootstrap.args" | tr '\n' ' ')
+        program=$layer/bootstrap
+        loaded='\] Bootstrap source: shared objects file'
+        expected=1
+    else
+        flags=$(head -n 1 "$layer/bootstrap" | sed 's|^#![^ ]* --source 21 ||; s|/opt/|'"$layer"'/|g')
+        program="--source 21 $layer/bootstrap"
+        loaded='com.sun.tools.javac.* source: shared objects file'
+        expected=1000
+    fi
     task=$(task_dir fn function.sh)
     start_fake 1
     # shellcheck disable=SC2086 # flags are separate words
     run timeout "$LIMIT" env -i PATH="/usr/bin:/bin:$layer/bin" LD_LIBRARY_PATH="$layer/lib" \
         AWS_LAMBDA_RUNTIME_API="127.0.0.1:$PORT" _HANDLER=function.handler LAMBDA_TASK_ROOT="$task" \
-        "$layer/jre/bin/java" $flags -XX:AOTMode=on -Xlog:class+load=info:file="$BATS_TEST_TMPDIR/classes.log" \
-        --source 21 "$layer/bootstrap"
+        "$layer/jre/bin/java" -XX:AOTMode=on -Xlog:class+load=info:file="$BATS_TEST_TMPDIR/classes.log" $flags $program
     stop_fake
     run answers response
     assert_output "202 $(expected_function_response | wc -c)"
-    run grep -c 'com.sun.tools.javac.* source: shared objects file' "$BATS_TEST_TMPDIR/classes.log"
-    assert [ "$output" -gt 1000 ]
+    run grep -c "$loaded" "$BATS_TEST_TMPDIR/classes.log"
+    assert [ "$output" -ge "$expected" ]
 }
 
-@test "ct.sym is trimmed, not dropped: --source 21 needs release 21's signatures, and only those are left" {
+@test "ct.sym: JEP 330, cut to the signatures javac reads and still needed; precompiled, no ct.sym and no compiler" {
     zip=$(the_zip)
+    if [ "$LAYER_VARIANT" = precompiled ]; then
+        # Nothing is compiled at start: no compiler, no ct.sym, and the source launcher is gone.
+        run unzip -Z1 "$zip" jre/lib/ct.sym
+        assert_failure
+        layer=$(unpack_layer no-compiler)
+        run "$layer/jre/bin/java" --source 21 "$FIXTURES/Hello.java"
+        assert_failure
+        assert_output --partial 'jdk.compiler'
+        return
+    fi
     # Only directories whose names contain L (release 21) are left.
     run sh -c "unzip -p '$zip' jre/lib/ct.sym > '$BATS_TEST_TMPDIR/ct.sym' && unzip -Z1 '$BATS_TEST_TMPDIR/ct.sym' | cut -d/ -f1 | sort -u | grep -v L"
     assert_output ''
+    # Of those, the signatures javac reads to compile bootstrap (-verbose) and every module-info.sig.
+    sed 1d "$(unpack_layer ctsym-read)/bootstrap" > "$BATS_TEST_TMPDIR/Bootstrap.java"
+    "$JAVA_HOME/bin/javac" --release 21 -verbose -proc:none -implicit:none -d "$BATS_TEST_TMPDIR/classes" \
+        "$BATS_TEST_TMPDIR/Bootstrap.java" 2>&1 | sed -n 's|^\[loading /\([^/]*L[^/]*/.*\.sig\)\]$|\1|p' | sort -u \
+        > "$BATS_TEST_TMPDIR/read.txt"
+    unzip -Z1 "$BATS_TEST_TMPDIR/ct.sym" | grep '\.sig$' | sort -u > "$BATS_TEST_TMPDIR/kept.txt"
+    # Every entry read is kept; every entry kept was read, or is a module-info.sig.
+    run comm -23 "$BATS_TEST_TMPDIR/read.txt" "$BATS_TEST_TMPDIR/kept.txt"
+    assert_output ''
+    run sh -c "comm -13 '$BATS_TEST_TMPDIR/read.txt' '$BATS_TEST_TMPDIR/kept.txt' | grep -v '/module-info\.sig\$'"
+    assert_output ''
+    assert [ "$(wc -l < "$BATS_TEST_TMPDIR/kept.txt")" -gt 20 ]
     # Without ct.sym at all, the source launcher refuses --source 21 (so the trimmed file is what keeps it working).
     layer=$(unpack_layer no-ctsym)
     rm "$layer/jre/lib/ct.sym"

@@ -28,18 +28,29 @@ BOOTSTRAP=$lt/bootstrap
 SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct)}
 export BOOTSTRAP SOURCE_DATE_EPOCH
 host_glibc=$(getconf GNU_LIBC_VERSION | awk '{ print $2 }')
-echo "spec/layer: building the test layer (JQ=/usr/bin/jq AWS_CLI=none LAYER_GLIBC_MAX=$host_glibc), log in $lt/build.log"
-JQ=/usr/bin/jq AWS_CLI=none LAYER_GLIBC_MAX=$host_glibc DIST="$lt/dist" BUILD="$lt/build" \
-    scripts/build_layer.sh > "$lt/build.log" 2>&1
-echo "$?" > "$lt/build.status"
-tail -n 4 "$lt/build.log"
+# Both variants of the layer (LAUNCH=source, the default, and LAUNCH=precompiled), from the same bootstrap.
+for launch in source precompiled; do
+    log=$lt/build.log status_file=$lt/build.status
+    [ "$launch" = source ] || log=$lt/build-$launch.log status_file=$lt/build-$launch.status
+    echo "spec/layer: building the $launch test layer (JQ=/usr/bin/jq AWS_CLI=none LAYER_GLIBC_MAX=$host_glibc), log in $log"
+    LAUNCH=$launch JQ=/usr/bin/jq AWS_CLI=none LAYER_GLIBC_MAX=$host_glibc DIST="$lt/dist" BUILD="$lt/build" \
+        scripts/build_layer.sh > "$log" 2>&1
+    echo "$?" > "$status_file"
+    tail -n 4 "$log"
+done
+unset LAUNCH
 
+# Every spec against the JEP 330 layer; then the specs of a running layer (the conformance of the runtime in
+# the sandbox) again against the precompiled one, their names prefixed with [precompiled].
 out=$lt/bats-output.txt
 {
-    bats --tap "$@" spec/layer 2>&1
+    LAYER_VARIANT=source bats --tap "$@" spec/layer 2>&1
     echo "$?" > "$lt/bats.status"
+    LAYER_VARIANT=precompiled BATS_TEST_NAME_PREFIX='[precompiled] ' \
+        bats --tap "$@" spec/layer/run-in-sandbox.bats spec/layer/isolation.bats 2>&1
+    echo "$?" >> "$lt/bats.status"
 } | tee "$out"
-status=$(cat "$lt/bats.status")
+status=$(sort -n "$lt/bats.status" | tail -n 1)
 passed=$(grep -c '^ok ' "$out")
 failed=$(grep -c '^not ok ' "$out")
 if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then
