@@ -11,14 +11,15 @@ export JAVA_HOME
 JAVA := $(JAVA_HOME)/bin/java
 BUILD := build
 
-.PHONY: all bootstrap clean test
+.PHONY: all clean test
 # Each mk/<area>.mk appends to these; the rules that use them come after the include.
 ALL_TARGETS :=
 TEST_TARGETS :=
 
 # bootstrap is committed (users copy it) and regenerated whenever its inputs change.
+# make_bootstrap.sh rewrites it only when its content changes, so the layer is not rebuilt for nothing.
 bootstrap: Bootstrap.java layer/jvm-flags scripts/make_bootstrap.sh
-	scripts/make_bootstrap.sh
+	@scripts/make_bootstrap.sh
 
 clean:
 	rm -rf $(BUILD) dist
