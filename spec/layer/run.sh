@@ -45,13 +45,4 @@ out=$lt/bats-output.txt
     echo "$?" > "$lt/bats.status"
 } | tee "$out"
 status=$(cat "$lt/bats.status")
-# TAP: "ok N name # skip reason" is a skipped test, not a passed one.
-skipped=$(grep -c '^ok .* # skip' "$out")
-passed=$(($(grep -c '^ok ' "$out") - skipped))
-failed=$(grep -c '^not ok ' "$out")
-if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then
-    echo "bats-layer: bats exited with status $status" >&2
-    failed=1
-fi
-echo "bats-layer: $passed passed, $failed failed, $skipped skipped"
-[ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]
+exec spec/support/tap-summary.sh bats-layer "$out" "$status"
