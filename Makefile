@@ -27,7 +27,10 @@ clean:
 include $(sort $(wildcard mk/*.mk))
 
 all: bootstrap $(ALL_TARGETS)
-# -k: every suite runs and prints its "name: N passed, N failed" line even when an earlier one failed;
-# make still exits non-zero if any did. The quick suites (JUnit, runtime bats) go first.
+# -k: every suite runs and prints its "name: N passed, N failed, N skipped" line even when an earlier one failed;
+# make still exits non-zero if any did. -j: TEST_JOBS suites at a time (default 2, this project's 2-core machines);
+# the layer, which three suites share, is built once, alongside JUnit; -Otarget keeps each suite's output together.
+TEST_JOBS ?= 2
 test:
-	$(MAKE) -k $(filter test-java test-runtime-bats,$(TEST_TARGETS)) $(filter-out test-java test-runtime-bats,$(TEST_TARGETS))
+	$(MAKE) -k -j$(TEST_JOBS) -Otarget $(filter test-java,$(TEST_TARGETS)) $(if $(filter test-layer test-invoke test-bench,$(TEST_TARGETS)),layer) \
+	    $(filter test-runtime-bats,$(TEST_TARGETS)) $(filter-out test-java test-runtime-bats,$(TEST_TARGETS))

@@ -1,6 +1,7 @@
 #!/usr/bin/env bats
 # scripts/build_layer.sh fails early, with a clear message, on a missing or bad input or tool, and refuses
-# programs that would not run on Amazon Linux 2023. None of these builds gets as far as jlink.
+# programs that would not run on Amazon Linux 2023 in a publishable layer. None of these builds gets as far as
+# jlink, except the offline fallback's, which stops at the size check.
 
 load helpers
 
@@ -66,10 +67,10 @@ refute_slow_steps() {
     assert_output --partial 'LAYER_KIND=release: use auto (the default), publish or local'
 }
 
-@test "the plain build, where the downloads fail (offline), falls back to this machine's jq and says it is a local layer" {
+@test "the plain build, where the downloads fail (offline), falls back to this machine's jq and says it is a local layer; the size limit" {
     command -v jq >/dev/null || skip "this machine has no jq to fall back to"
-    # AOT_CACHE skips the training and LAYER_RESERVE_MB=240 stops the build at the size check: what matters here
-    # is what it chose and said before that, not a second full build.
+    # AOT_CACHE skips the training and LAYER_RESERVE_MB=240 stops the build at the size check, which this test
+    # checks too: what matters is what the build chose and said before that, not a second full build.
     zip=$(the_zip)
     unzip -p "$zip" jre/lib/bootstrap.aot > "$BATS_TEST_TMPDIR/bootstrap.aot"
     run env -u JQ -u AWS_CLI -u LAYER_KIND -u LAYER_GLIBC_MAX https_proxy=http://127.0.0.1:9 HTTPS_PROXY=http://127.0.0.1:9 \
@@ -80,8 +81,13 @@ refute_slow_steps() {
     assert_output --partial "layer:   this machine's jq, $(command -v jq) (a local layer)"
     assert_output --partial 'layer:   left out: a local layer has no AWS CLI unless AWS_CLI_ZIP names an installer'
     assert_output --partial "checks: architecture, glibc <= $host_glibc, links, modes"
-    # It got past the glibc check that refuses the same jq for a publishable layer, to the size check.
+    # It got past the glibc check that refuses the same jq for a publishable layer, to the size check, which
+    # fails when the layer would leave the function less than LAYER_RESERVE_MB, and leaves no zip.
+    assert_failure
     assert_output --partial 'layer: error: the layer unzips to'
+    assert_output --partial 'Leave the AWS CLI out (AWS_CLI=none) or lower LAYER_RESERVE_MB'
+    run ls "$BATS_TEST_TMPDIR/dist"
+    assert_output ''
 }
 
 @test "AWS_CLI_ZIP naming a missing file" {

@@ -126,19 +126,6 @@ load helpers
     assert_line --partial "limit for this layer: 200.0 MiB (209,715,200 bytes)"
 }
 
-@test "size: the build fails when the layer would leave the function less than LAYER_RESERVE_MB" {
-    zip=$(the_zip)
-    cache=$BATS_TEST_TMPDIR/bootstrap.aot
-    unzip -p "$zip" jre/lib/bootstrap.aot > "$cache"
-    run env LAYER_KIND=local JQ=/usr/bin/jq AWS_CLI=none AOT_CACHE="$cache" LAYER_RESERVE_MB=240 \
-        DIST="$BATS_TEST_TMPDIR/dist" BUILD="$BATS_TEST_TMPDIR/build" "$ROOT/scripts/build_layer.sh"
-    assert_failure
-    assert_output --partial 'layer: error: the layer unzips to'
-    assert_output --partial 'Leave the AWS CLI out (AWS_CLI=none) or lower LAYER_RESERVE_MB'
-    run ls "$BATS_TEST_TMPDIR/dist"
-    assert_output ''
-}
-
 @test "reproducible: the same inputs (AOT cache included) give the same sha256" {
     zip=$(the_zip)
     # JDK 25's AOT assembly is not byte-for-byte repeatable, so the cache of the first build is an input here.
