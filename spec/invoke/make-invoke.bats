@@ -27,6 +27,7 @@ layer_stamp() {
     [ -f "$stamp" ] || fail "no layer stamp after make invoke: $stamp"
     before=$(stat -c %Y.%y "$stamp" "$ROOT/bootstrap")
     # Bootstrap.java newer than bootstrap: make regenerates bootstrap, which keeps its bytes and its mtime.
+    touch -r "$ROOT/Bootstrap.java" "$BATS_TEST_TMPDIR/Bootstrap.java.mtime"
     touch "$ROOT/Bootstrap.java"
     make_invoke FUNCTION=examples/hello HANDLER=function.handler EVENT=examples/hello/event.json
     assert_equal "$status" 0
@@ -36,6 +37,8 @@ layer_stamp() {
     run grep -c '^layer: \[' "$ERR"
     assert_output 0
     assert_equal "$(stat -c %Y.%y "$stamp" "$ROOT/bootstrap")" "$before"
+    # Its old mtime back (its bytes never changed), so that later make runs have nothing to regenerate.
+    touch -r "$BATS_TEST_TMPDIR/Bootstrap.java.mtime" "$ROOT/Bootstrap.java"
 }
 
 @test "make invoke's stdout is the response alone, also while make builds (its progress goes to stderr)" {
@@ -78,4 +81,20 @@ layer_stamp() {
     grep -q 'not a directory' "$ERR"
     grep -q 'scripts/invoke.sh exited with status 2' "$ERR"
     assert_equal "$(wc -c <"$OUT")" 0
+}
+
+@test "make test's suites share one layer: at most one build of it, and every suite takes the same zip" {
+    run env -u INVOKE_LAYER make -C "$ROOT" --no-print-directory -n test-invoke test-layer test-bench
+    assert_success
+    # (Under -n make cannot tell whether bootstrap's bytes would change, so it may plan the one build.)
+    assert [ "$(printf '%s\n' "$output" | grep -c 'scripts/build_layer.sh 2>&1')" -le 1 ]
+    invoke=$(printf '%s\n' "$output" | sed -n 's|^INVOKE_LAYER="\$(cat \(build/layer-stamps/[0-9]*/built\))" spec/invoke/run.sh.*|\1|p')
+    layer=$(printf '%s\n' "$output" | sed -n 's|^LAYER_ZIP="\$(cat \(build/layer-stamps/[0-9]*/built\))" .*spec/layer/run.sh.*|\1|p')
+    [ -n "$invoke" ] || fail "test-invoke does not take the built layer: $output"
+    assert_equal "$layer" "$invoke"
+    # The benchmark measures that zip too, and spec/layer builds none of its own.
+    run grep -n 'BENCH_LAYER_ZIP = .*layer_built' "$ROOT/mk/bench.mk"
+    assert_success
+    run grep -n 'build_layer.sh' "$ROOT/spec/layer/run.sh"
+    assert_failure
 }
