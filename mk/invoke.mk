@@ -46,7 +46,8 @@ invoke_command = scripts/invoke.sh $(invoke_layer) --function '$(FUNCTION)' --ha
 # invoke is the only goal, the invoke runs while make brings an included file up to date (recipes there are
 # ordinary ones: stdout and stderr pass through, after the layer is built), the file records invoke.sh's status,
 # and make restarts to read it: status 1 sets -q, under which make runs nothing more and exits 1; any other
-# failure stops make with its message (status 2). With other goals alongside, invoke is a plain recipe.
+# failure stops make with its message (status 2). With other goals alongside, invoke is a plain recipe (a function
+# error is then make's status 2). make updates included files even under -n, so `make -n invoke` invokes too.
 ifeq ($(MAKECMDGOALS),invoke)
 invoke_status_file := $(BUILD)/invoke/status-$(shell echo $$PPID).mk
 ifndef MAKE_RESTARTS
