@@ -62,6 +62,17 @@ if version_gt "$glibc_max" "$lambda_glibc"; then
 fi
 # host_jq: this machine's jq, the file itself (is_elf refuses a link).
 host_jq() { _hj=$(command -v jq) && readlink -f "$_hj"; }
+# download URL FILE: curl, retried on transient errors, but not when the host cannot even be resolved or reached
+# (curl 6, 7: offline), which its retries would only delay by seconds.
+download() {
+    _dl=0
+    curl -fsSL -o "$2" "$1" || _dl=$?
+    case $_dl in
+        0) return 0 ;;
+        6 | 7) return "$_dl" ;;
+    esac
+    curl -fsSL --retry 3 -o "$2" "$1"
+}
 # go_local WHY: the rest of the build makes a local layer (auto only), and says so on stderr.
 go_local() {
     kind=local
@@ -247,7 +258,7 @@ step "jq"
 if [ -z "${JQ:-}" ]; then
     url=https://github.com/jqlang/jq/releases/download/jq-$jq_version
     say "  downloading $url/jq-linux-$arch and its published sha256sum.txt"
-    if curl -fsSL --retry 3 -o "$work/tmp/jq-linux-$arch" "$url/jq-linux-$arch"; then
+    if download "$url/jq-linux-$arch" "$work/tmp/jq-linux-$arch"; then
         curl -fsSL --retry 3 -o "$work/tmp/jq.sha256sum.txt" "$url/sha256sum.txt" || die "download of jq's sha256sum.txt failed"
         grep "  jq-linux-$arch\$" "$work/tmp/jq.sha256sum.txt" > "$work/tmp/jq.sha256" || die "jq's sha256sum.txt lists no jq-linux-$arch"
         (cd "$work/tmp" && sha256sum -c --quiet jq.sha256) || die "jq-linux-$arch does not match its published checksum"
@@ -310,7 +321,7 @@ else
     else
         cli_file=awscli-exe-linux-$cli_arch${AWS_CLI_VERSION:+-$AWS_CLI_VERSION}.zip
         say "  downloading https://awscli.amazonaws.com/$cli_file and its signature"
-        if curl -fsSL --retry 3 -o "$work/tmp/$cli_file" "https://awscli.amazonaws.com/$cli_file"; then
+        if download "https://awscli.amazonaws.com/$cli_file" "$work/tmp/$cli_file"; then
             curl -fsSL --retry 3 -o "$work/tmp/$cli_file.sig" "https://awscli.amazonaws.com/$cli_file.sig" || die "download of $cli_file.sig failed"
             cli_zip=$work/tmp/$cli_file
             cli_sig=$work/tmp/$cli_file.sig
