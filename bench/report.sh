@@ -123,12 +123,11 @@ EOF
 
 ## Running it
 
-- \`make bench\` builds the layer if needed (it reuses \`dist/*.zip\` when nothing it is built from changed) and
-  writes this file and \`bench/results/\` (chart, raw runs as JSON lines, summary). A few minutes: most of it is
-  Java cold starts at 7.2% of a core. Run it on a quiet machine: the two runtimes are interleaved so their ratios
-  survive some noise, absolute figures do not. Offline, the layer needs local inputs, as for \`make layer\`:
-  \`make bench JQ=/usr/bin/jq AWS_CLI=none\` (on Debian 12 also \`LAYER_GLIBC_MAX=2.36\`, as its jq needs a newer
-  glibc than Lambda has: such a layer is for measuring only).
+- \`make bench\` builds the layer if needed (the one \`make layer\` built is reused while nothing it is built from
+  changed) and writes this file and \`bench/results/\` (chart, raw runs as JSON lines, summary). A few minutes:
+  most of it is Java cold starts at 7.2% of a core. Run it on a quiet machine: the two runtimes are interleaved so
+  their ratios survive some noise, absolute figures do not. Offline, \`make layer\` makes a local layer (this
+  machine's jq, no AWS CLI), which measures the same runtime.
 - \`BENCH_QUICK=1 make bench\` (and \`make test-bench\`, which checks that the benchmark works without asserting
   any timing) does a tiny run and writes under \`build/bench/\` only.
 - Knobs (CPU shares, invocations, runs per share, development modes) are listed at the top of \`bench/run.sh\`.

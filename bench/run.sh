@@ -209,8 +209,8 @@ for v in BENCH_SHARES BENCH_INVOCATIONS BENCH_INIT_RUNS BENCH_COLD_RUNS BENCH_WA
     # shellcheck disable=SC2154 # set by the eval
     [ -z "$val" ] || [ "$v=$val" = BENCH_RUNTIME=layer ] || cmd="$v='$val' $cmd"
 done
-# The layer's own inputs, when make passed them (an offline build needs them).
-for v in JQ AWS_CLI AWS_CLI_ZIP LAYER_GLIBC_MAX TARGET_JAVA_HOME TARGET_JDK; do
+# The layer's own inputs, when make passed them (an offline build needs none: it makes a local layer).
+for v in JQ AWS_CLI AWS_CLI_ZIP LAYER_KIND LAYER_GLIBC_MAX TARGET_JAVA_HOME TARGET_JDK; do
     eval "val=\${$v:-}"
     [ -z "$val" ] || cmd="$cmd $v=$val"
 done

@@ -8,17 +8,11 @@
 BENCH_RUNTIME ?= $(if $(wildcard mk/layer.mk),layer,source)
 export BENCH_RUNTIME
 
-# Reuse the newest dist/*.zip unless the runtime or the layer's inputs changed after it was built
-# (`make layer` always rebuilds, and takes a while).
-bench-layer: bootstrap
-	@if [ "$(BENCH_RUNTIME)" = layer ]; then \
-	    z=$$(ls -t dist/*.zip 2>/dev/null | grep -v -e -precompiled- | head -n 1); \
-	    if [ -z "$$z" ] || [ -n "$$(find bootstrap Bootstrap.java layer scripts/build_layer.sh scripts/lib -newer "$$z" 2>/dev/null | head -n 1)" ]; then \
-	        $(MAKE) layer; \
-	    else \
-	        echo "bench: reusing $$z (newer than the runtime and the layer's inputs; make layer rebuilds it)"; \
-	    fi; \
-	fi
+# The layer `make layer` built for the current inputs (rebuilt only when one of them changed; make -B layer forces
+# it); the benchmark measures that zip.
+bench-layer: bootstrap $(if $(filter layer,$(BENCH_RUNTIME)),layer)
+bench bench-quick bench-coldstart test-bench: export BENCH_LAYER_ZIP = $(if $(filter layer,$(BENCH_RUNTIME)),$(file <$(layer_built)))
+bench-compile-share: export LAYER_ZIP = $(if $(filter layer,$(BENCH_RUNTIME)),$(file <$(layer_built)))
 
 bench: bench-layer
 	bench/run.sh

@@ -5,6 +5,16 @@
 # AOT cache trained on the real bootstrap), bin/jq, bin/aws + aws-cli/ (AWS CLI v2), lib/ when a bundled
 # program needs shared libraries. docs/layer.md explains every step and measurement.
 #
+# Two kinds of layer. A publishable layer (dist/java-shell-runtime-<arch>-<version>.zip) is made from the official
+# downloads or from explicit inputs, and every bundled program must run on Amazon Linux 2023 (glibc 2.34). A local
+# layer (dist/java-shell-runtime-<arch>-<version>-local.zip, zip comment "java-shell-runtime LOCAL layer") is made
+# from this machine's jq, without the AWS CLI, with the glibc limit lifted to this machine's: it runs in the local
+# Lambda and the tests' sandbox here, never on Lambda, and scripts/publish_layer.sh refuses it. LAYER_KIND chooses:
+#   LAYER_KIND=auto    (default) publishable; when the downloads are impossible (no curl, offline) and no explicit
+#                      input replaces them, a local layer instead, said on stderr
+#   LAYER_KIND=publish publishable or nothing: a failed download fails the build
+#   LAYER_KIND=local   a local layer (JQ and AWS_CLI_ZIP still apply when given)
+#
 # Inputs (environment variables; all optional except a JDK 25):
 #   JAVA_HOME          JDK 25 that runs the build (the Makefile sets it with scripts/find_jdk.sh)
 #   TARGET_JAVA_HOME   JDK 25 of the target architecture (default: JAVA_HOME). Its bin/java and bin/jlink run
@@ -19,7 +29,8 @@
 #   BOOTSTRAP=/path    the bootstrap file to ship (default: ./bootstrap, made by `make bootstrap`)
 #   AOT_CACHE=/path    use this AOT cache instead of training one (to reproduce a released zip bit for bit)
 #   SOURCE_DATE_EPOCH  timestamp of every zip entry (default: the commit time of HEAD)
-#   LAYER_GLIBC_MAX    newest glibc symbol version a bundled binary may need (default 2.34, Amazon Linux 2023)
+#   LAYER_GLIBC_MAX    newest glibc symbol version a bundled binary may need (default 2.34, Amazon Linux 2023;
+#                      a local layer: this machine's). A limit above 2.34 makes the layer a local one.
 #   LAYER_RESERVE_MB   room kept for the function's own code under Lambda's 250 MiB unzipped limit (default 50)
 #   LAYER_VERSION      overrides the version (default: the git tag vX.Y.Z at HEAD, else the VERSION file)
 #   LAYER_TRAIN_COUNT  invocations of the AOT training run (default 40)
@@ -28,7 +39,8 @@
 #                      compiles it at every start. precompiled: java-shell-runtime-precompiled-<arch>-<version>.zip,
 #                      whose bootstrap is the same source text with a first line that runs the classes javac
 #                      compiled from that text at build time (jre/lib/bootstrap.jar); no compiler in its JRE.
-# Output: dist/ (DIST), work files under build/layer/<arch>/ or build/layer/precompiled-<arch>/ (BUILD).
+# Output: dist/ (DIST), work files under build/layer/<arch>/ or build/layer/precompiled-<arch>/ (BUILD). Progress goes
+# to stderr; stdout is one line, the path of the zip.
 set -eu
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -38,7 +50,39 @@ layer_me=layer layer_steps=10
 . scripts/lib/layer.sh
 
 lambda_limit=262144000 # "Unzipped size must be smaller than 262144000 bytes" (function + all layers)
-glibc_max=${LAYER_GLIBC_MAX:-2.34}
+lambda_glibc=2.34 # Amazon Linux 2023, provided.al2023
+host_glibc=$(getconf GNU_LIBC_VERSION 2>/dev/null | awk '{ print $2 }')
+kind_asked=${LAYER_KIND:-auto}
+case $kind_asked in
+    auto | publish) kind=publish ;;
+    local) kind=local ;;
+    *) die "LAYER_KIND=$kind_asked: use auto (the default), publish or local" ;;
+esac
+glibc_max=${LAYER_GLIBC_MAX:-$lambda_glibc}
+if [ "$kind" = local ] && [ -z "${LAYER_GLIBC_MAX:-}" ]; then glibc_max=${host_glibc:-$lambda_glibc}; fi
+if version_gt "$glibc_max" "$lambda_glibc"; then
+    [ "$kind_asked" != publish ] || die "LAYER_GLIBC_MAX=$glibc_max is above Lambda's $lambda_glibc: LAYER_KIND=publish cannot lift it"
+    kind=local
+fi
+# host_jq: this machine's jq, the file itself (is_elf refuses a link).
+host_jq() { _hj=$(command -v jq) && readlink -f "$_hj"; }
+# download URL FILE: curl, retried on transient errors, but not when the host cannot even be resolved or reached
+# (curl 6, 7: offline), which its retries would only delay by seconds.
+download() {
+    _dl=0
+    curl -fsSL -o "$2" "$1" || _dl=$?
+    case $_dl in
+        0) return 0 ;;
+        6 | 7) return "$_dl" ;;
+    esac
+    curl -fsSL --retry 3 -o "$2" "$1"
+}
+# go_local WHY: the rest of the build makes a local layer (auto only), and says so on stderr.
+go_local() {
+    kind=local
+    [ -n "${LAYER_GLIBC_MAX:-}" ] || glibc_max=${host_glibc:-$lambda_glibc}
+    say "LOCAL layer: $1: this layer is for this machine only (glibc limit $glibc_max, publish_layer.sh refuses it)"
+}
 reserve_mb=${LAYER_RESERVE_MB:-50}
 case $reserve_mb in '' | *[!0-9]*) die "LAYER_RESERVE_MB must be a whole number of MiB" ;; esac
 layer_limit=$((lambda_limit - reserve_mb * 1048576))
@@ -135,6 +179,14 @@ case $aot_path in
 esac
 
 # Inputs of jq and the AWS CLI (checked now, so that a bad input fails before the slow steps).
+# A local layer takes this machine's jq unless JQ says otherwise; auto falls back to it without curl.
+if [ -z "${JQ:-}" ] && [ "$kind_asked" = auto ] && ! command -v curl >/dev/null 2>&1; then
+    go_local "no curl to download jq and the AWS CLI"
+fi
+if [ -z "${JQ:-}" ] && [ "$kind" = local ]; then
+    JQ=$(host_jq) || die "a local layer takes this machine's jq, and there is none (apt-get install jq, or JQ=/path)"
+    jq_fallback=yes
+fi
 if [ -n "${JQ:-}" ]; then
     [ -f "$JQ" ] || die "JQ=$JQ: no such file"
     [ -x "$JQ" ] || die "JQ=$JQ is not executable"
@@ -143,6 +195,8 @@ else
     need_tool curl "needed to download jq (or give a local binary with JQ=/path)"
 fi
 aws_cli=${AWS_CLI:-}
+# A local layer leaves the CLI out unless an installer zip is given.
+[ -n "$aws_cli" ] || [ "$kind" != local ] || [ -n "${AWS_CLI_ZIP:-}" ] || aws_cli=none
 case $aws_cli in
     '' | yes) aws_cli=yes ;;
     none | no) aws_cli=none ;;
@@ -158,6 +212,9 @@ if [ "$aws_cli" = yes ]; then
             [ -f "$AWS_CLI_SIG" ] || die "AWS_CLI_SIG=$AWS_CLI_SIG: no such file"
             need_tool gpg "needed to verify AWS_CLI_SIG (apt-get install gnupg)"
         fi
+    elif [ "$kind_asked" = auto ] && ! command -v curl >/dev/null 2>&1; then
+        go_local "no curl to download the AWS CLI"
+        aws_cli=none
     else
         need_tool curl "needed to download the AWS CLI (or AWS_CLI_ZIP=/path, or AWS_CLI=none)"
         need_tool gpg "needed to verify the AWS CLI installer's signature (apt-get install gnupg)"
@@ -184,11 +241,11 @@ check_elf_files() {
         if [ -n "$_g" ] && version_gt "$_g" "$glibc_max"; then
             _syms=$(objdump -T "$_f" | awk -v v="GLIBC_$_g" '/\*UND\*/ && index($0, "(" v ")") { print $NF }' | tr '\n' ' ')
             _bad="$_bad
-  $_rel needs GLIBC_$_g (${_syms% }): provided.al2023 has glibc $glibc_max"
+  $_rel needs GLIBC_$_g (${_syms% }): the limit is glibc $glibc_max$([ "$kind" = local ] || echo ' (provided.al2023)')"
         fi
     done
     [ -z "$_bad" ] || die "bundled programs that would not run on Lambda:$_bad
-  (jq: use the official static release, the default; set LAYER_GLIBC_MAX only for a layer that never leaves this machine)"
+  (jq: use the official static release, the default; for a layer that stays on this machine: make layer-local)"
 }
 
 if [ "$launch" = precompiled ]; then
@@ -201,7 +258,7 @@ fi
 stage=$work/root
 rm -rf "$work"
 mkdir -p "$stage/bin" "$work/tmp" "$dist"
-say "building $name.zip: target $arch (JDK $(sed -n 's/^JAVA_RUNTIME_VERSION="\(.*\)"/\1/p' "$target_home/release")), host JDK $host_version"
+say "building $name: target $arch (JDK $(sed -n 's/^JAVA_RUNTIME_VERSION="\(.*\)"/\1/p' "$target_home/release")), host JDK $host_version"
 say "shebang: $(head -n 1 "$bootstrap")"
 [ "$launch" = source ] || say "launch: precompiled (the bootstrap's source compiled here, run from jre/lib/bootstrap.jar)"
 
@@ -251,18 +308,29 @@ fi
 
 # --------------------------------------------------------------------------------------------------------
 step "jq"
-if [ -n "${JQ:-}" ]; then
-    cp "$JQ" "$stage/bin/jq"
-    say "  local input JQ=$JQ"
-else
+if [ -z "${JQ:-}" ]; then
     url=https://github.com/jqlang/jq/releases/download/jq-$jq_version
     say "  downloading $url/jq-linux-$arch and its published sha256sum.txt"
-    curl -fsSL --retry 3 -o "$work/tmp/jq-linux-$arch" "$url/jq-linux-$arch" || die "download of jq-linux-$arch failed (offline? give JQ=/path)"
-    curl -fsSL --retry 3 -o "$work/tmp/jq.sha256sum.txt" "$url/sha256sum.txt" || die "download of jq's sha256sum.txt failed"
-    grep "  jq-linux-$arch\$" "$work/tmp/jq.sha256sum.txt" > "$work/tmp/jq.sha256" || die "jq's sha256sum.txt lists no jq-linux-$arch"
-    (cd "$work/tmp" && sha256sum -c --quiet jq.sha256) || die "jq-linux-$arch does not match its published checksum"
-    say "  verified sha256 $(cut -d' ' -f1 "$work/tmp/jq.sha256")"
-    cp "$work/tmp/jq-linux-$arch" "$stage/bin/jq"
+    if download "$url/jq-linux-$arch" "$work/tmp/jq-linux-$arch"; then
+        curl -fsSL --retry 3 -o "$work/tmp/jq.sha256sum.txt" "$url/sha256sum.txt" || die "download of jq's sha256sum.txt failed"
+        grep "  jq-linux-$arch\$" "$work/tmp/jq.sha256sum.txt" > "$work/tmp/jq.sha256" || die "jq's sha256sum.txt lists no jq-linux-$arch"
+        (cd "$work/tmp" && sha256sum -c --quiet jq.sha256) || die "jq-linux-$arch does not match its published checksum"
+        say "  verified sha256 $(cut -d' ' -f1 "$work/tmp/jq.sha256")"
+        cp "$work/tmp/jq-linux-$arch" "$stage/bin/jq"
+    elif [ "$kind_asked" = auto ]; then
+        # Offline: this machine's jq is the one input left, and the CLI's download would fail the same way.
+        go_local "jq cannot be downloaded (offline?)"
+        JQ=$(host_jq) || die "jq cannot be downloaded and this machine has no jq (apt-get install jq, or JQ=/path)"
+        is_elf "$JQ" || die "this machine's jq ($JQ) is not an ELF program"
+        jq_fallback=yes
+        [ -n "${AWS_CLI_ZIP:-}" ] || aws_cli=none
+    else
+        die "download of jq-linux-$arch failed (offline? give JQ=/path, or make layer-local for this machine only)"
+    fi
+fi
+if [ -n "${JQ:-}" ]; then
+    cp "$JQ" "$stage/bin/jq"
+    if [ -n "${jq_fallback:-}" ]; then say "  this machine's jq, $JQ (a local layer)"; else say "  local input JQ=$JQ"; fi
 fi
 chmod 755 "$stage/bin/jq"
 # Shared libraries jq needs beyond glibc go to lib/ (on Lambda's LD_LIBRARY_PATH as /opt/lib).
@@ -293,7 +361,10 @@ fi
 # --------------------------------------------------------------------------------------------------------
 step "AWS CLI v2"
 if [ "$aws_cli" = none ]; then
-    say "  AWS_CLI=none: left out"
+    case ${AWS_CLI:-} in
+        none | no) say "  AWS_CLI=$AWS_CLI: left out" ;;
+        *) say "  left out: a local layer has no AWS CLI unless AWS_CLI_ZIP names an installer" ;;
+    esac
 else
     cli_arch=$gnu_arch
     if [ -n "${AWS_CLI_ZIP:-}" ]; then
@@ -303,11 +374,19 @@ else
     else
         cli_file=awscli-exe-linux-$cli_arch${AWS_CLI_VERSION:+-$AWS_CLI_VERSION}.zip
         say "  downloading https://awscli.amazonaws.com/$cli_file and its signature"
-        curl -fsSL --retry 3 -o "$work/tmp/$cli_file" "https://awscli.amazonaws.com/$cli_file" || die "download of $cli_file failed (offline? AWS_CLI_ZIP=/path or AWS_CLI=none)"
-        curl -fsSL --retry 3 -o "$work/tmp/$cli_file.sig" "https://awscli.amazonaws.com/$cli_file.sig" || die "download of $cli_file.sig failed"
-        cli_zip=$work/tmp/$cli_file
-        cli_sig=$work/tmp/$cli_file.sig
+        if download "https://awscli.amazonaws.com/$cli_file" "$work/tmp/$cli_file"; then
+            curl -fsSL --retry 3 -o "$work/tmp/$cli_file.sig" "https://awscli.amazonaws.com/$cli_file.sig" || die "download of $cli_file.sig failed"
+            cli_zip=$work/tmp/$cli_file
+            cli_sig=$work/tmp/$cli_file.sig
+        elif [ "$kind_asked" = auto ]; then
+            go_local "the AWS CLI cannot be downloaded (offline?): left out"
+            aws_cli=none
+        else
+            die "download of $cli_file failed (offline? AWS_CLI_ZIP=/path or AWS_CLI=none)"
+        fi
     fi
+fi
+if [ "$aws_cli" != none ]; then
     if [ -n "$cli_sig" ]; then
         gnupg=$work/tmp/gnupg
         mkdir -m 700 "$gnupg"
@@ -551,7 +630,13 @@ fi
 
 # --------------------------------------------------------------------------------------------------------
 step "zip (reproducible: entries sorted, mtimes = SOURCE_DATE_EPOCH $SOURCE_DATE_EPOCH, no extra fields)"
+# A local layer says so in its name and in the zip's comment (which a rename keeps); publish_layer.sh reads both.
+if [ "$kind" = local ]; then name=$name-local; fi
 zip_tree "$stage" "$work/$name.zip" "$SOURCE_DATE_EPOCH"
+if [ "$kind" = local ]; then
+    printf '%s\n' "java-shell-runtime LOCAL layer: built for this machine (glibc <= $glibc_max), not for Lambda" |
+        zip -q -z "$work/$name.zip" || die "cannot write the zip comment"
+fi
 mv "$work/$name.zip" "$dist/$name.zip"
 (cd "$dist" && sha256sum "$name.zip" > "$name.zip.sha256")
 totals=$(zipinfo -t "$dist/$name.zip")
@@ -560,6 +645,13 @@ say "  $totals"
 # --------------------------------------------------------------------------------------------------------
 step "done"
 say "  $dist/$name.zip"
+if [ "$kind" = local ]; then
+    say "  a LOCAL layer: for the local Lambda and the tests on this machine, not for Lambda (see docs/layer.md)"
+else
+    say "  a publishable layer: every bundled program needs at most glibc $lambda_glibc (provided.al2023)"
+fi
 say "  sha256 $(cut -d' ' -f1 "$dist/$name.zip.sha256")"
 say "  unzipped $(human "$unzipped"), zipped $(human "$(stat -c %s "$dist/$name.zip")")"
 rm -rf "$work/tmp"
+# The one line on stdout: the zip's path, for make (mk/layer.mk) and scripts.
+printf '%s\n' "$dist/$name.zip"

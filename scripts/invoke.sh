@@ -9,8 +9,8 @@
 #   --handler HANDLER  the handler setting, e.g. function.handler (function mode) or handler.sh (file mode)
 #   --event FILE       invoke once with this event (- reads stdin); exit status 1 on a function error
 #   --serve            answer POST http://127.0.0.1:PORT/2015-03-31/functions/function/invocations until Ctrl-C
-#   --layer ZIP|DIR    the layer to run (default: $INVOKE_LAYER, else the zip `make layer` left in dist/ for
-#                      this machine's architecture)
+#   --layer ZIP|DIR    the layer to run (default: $INVOKE_LAYER, else the newest zip `make layer` left in dist/
+#                      for this machine's architecture)
 #   --no-sandbox       run ./bootstrap with the host JDK instead of the layer in the sandbox (not Lambda-like:
 #                      for machines without bubblewrap, or to try runtime changes without rebuilding the layer)
 #   Every other option goes to the local Lambda: --timeout S, --memory MB, --port N, --env NAME=VALUE,
@@ -101,13 +101,16 @@ if [ -z "$layer" ]; then
         aarch64 | arm64) arch=arm64 alt=aarch64 ;;
         *) arch=$(uname -m) alt=$arch ;;
     esac
+    # The newest zip for this architecture (a local and a publishable one may both be there).
+    other=''
     for z in "$root"/dist/*.zip; do
         [ -f "$z" ] || continue
         case ${z##*/} in
-            *"$arch"* | *"$alt"*) layer=$z; break ;;
-            *) [ -n "$layer" ] || layer=$z ;;
+            *"$arch"* | *"$alt"*) if [ -z "$layer" ] || newer "$z" "$layer"; then layer=$z; fi ;;
+            *) [ -n "$other" ] || other=$z ;;
         esac
     done
+    [ -n "$layer" ] || layer=$other
     [ -n "$layer" ] || die "no layer zip in dist/: run 'make layer' first (or pass --layer, or --no-sandbox)"
 fi
 if [ -f "$layer" ]; then

@@ -61,6 +61,13 @@ case ${base#"$variant"-} in
     *) die "$zip: not named java-shell-runtime[-precompiled]-<amd64|arm64>-<version>.zip, so its architecture is unknown" ;;
 esac
 version=${base#"$variant"-"$arch"-}
+# A local layer (make layer offline, make layer-local) bundles this machine's jq, built for a newer glibc than
+# Lambda's: it would fail there. Its name ends in -local and its zip comment says LOCAL (kept by a rename).
+if case $version in *-local) true ;; *) false ;; esac || unzip -z "$zip" 2>/dev/null | grep -q 'java-shell-runtime LOCAL layer'; then
+    die "$zip is a LOCAL layer (this machine's jq, glibc limit lifted): it would not run on Lambda, so it is not published.
+  Build a publishable one with the official downloads (make layer LAYER_KIND=publish) or with inputs that run on
+  Amazon Linux 2023 (make layer LAYER_KIND=publish JQ=/path/to/static/jq ...): docs/layer.md"
+fi
 [ -f "$zip.sha256" ] || die "$zip.sha256 is missing: the zip is published only with its checksum"
 (cd "$(dirname "$zip")" && sha256sum -c --quiet "$(basename "$zip").sha256" >/dev/null 2>&1) ||
     die "$zip does not match $zip.sha256"

@@ -1,23 +1,43 @@
 #!/bin/sh
-# coldstart.sh LAYER_DIR [RUNS]: cold-start figures of an unpacked layer, as docs/layer.md reports them.
+# coldstart.sh [LAYER] [RUNS]: cold-start figures of a layer, as docs/layer.md reports them. LAYER is an unpacked
+# layer directory or a layer zip (default: the newest dist/*.zip, which make layer built); RUNS defaults to 5.
+# `coldstart.sh 9`: the built layer, 9 runs.
 #
-# Each run starts /opt/bootstrap (through its shebang) in scripts/sandbox.sh with LAYER_DIR at /opt and
+# Each run starts /opt/bootstrap (through its shebang) in scripts/sandbox.sh with LAYER at /opt and
 # layer/training at /var/task (_HANDLER=function.handler), against the fake Runtime API serving one event.
 # A tiny sh inside the sandbox takes the start time and execs /opt/bootstrap, so sandbox set-up is not
 # counted. Printed per run and as medians, in milliseconds:
 #   init   start -> the first GET /next reaches the fake (what Lambda bills as Init)
 #   first  start -> the first response is posted (init + the first invocation)
-# Environment: JAVA_HOME (JDK 25, runs the fake), COLDSTART_WORK (default build/coldstart).
+# Environment: JAVA_HOME (a JDK 25 runs the fake; default: the one scripts/find_jdk.sh finds), COLDSTART_WORK
+# (default build/coldstart).
 # This is a measurement, not a test: it asserts nothing but that each run answered.
 set -eu
 cd "$(dirname "$0")/../.."
 root=$(pwd)
-layer=${1:?usage: coldstart.sh LAYER_DIR [RUNS]}
-runs=${2:-5}
-: "${JAVA_HOME:?set JAVA_HOME to a JDK 25}"
+case ${1:-} in
+    '' | *[!0-9]*) layer=${1:-} runs=${2:-5} ;;
+    *) layer='' runs=$1 ;;
+esac
+JAVA_HOME=$(scripts/find_jdk.sh) || { echo "coldstart: needs a JDK 25: set JAVA_HOME to one" >&2; exit 1; }
+export JAVA_HOME
 work=${COLDSTART_WORK:-$root/build/coldstart}
 mkdir -p "$work"
 chmod 755 "$work"
+if [ -z "$layer" ]; then
+    # shellcheck disable=SC2012 # newest first; the zips' names have no spaces
+    layer=$(ls -t dist/*.zip 2>/dev/null | head -n 1)
+    [ -n "$layer" ] || { echo "coldstart: no dist/*.zip: run make layer first, or give LAYER" >&2; exit 1; }
+fi
+if [ -f "$layer" ]; then
+    rm -rf "$work/layer"
+    mkdir -p "$work/layer"
+    unzip -q "$layer" -d "$work/layer" || { echo "coldstart: cannot unzip $layer" >&2; exit 1; }
+    chmod 755 "$work/layer"
+    echo "coldstart: $layer, $runs run(s)"
+    layer=$work/layer
+fi
+[ -d "$layer" ] || { echo "coldstart: $layer is neither a layer directory nor a zip" >&2; exit 1; }
 fake_cls=$work/fake
 if [ ! -f "$fake_cls/FakeRuntimeApi.class" ] || [ -n "$(find spec/support/FakeRuntimeApi.java -newer "$fake_cls/FakeRuntimeApi.class")" ]; then
     rm -rf "$fake_cls"

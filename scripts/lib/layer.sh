@@ -1,14 +1,15 @@
 # shellcheck shell=sh
 # Helpers shared by scripts/build_layer.sh, scripts/publish_layer.sh and spec/layer (sourced, POSIX sh).
 
-# The step counter and messages of the build: "layer: [3/9] ...", "layer: error: ...".
+# The step counter and messages of the build: "layer: [3/9] ...", "layer: error: ...". All on stderr: they are
+# progress, and stdout stays free for what a caller asks for (make invoke's response, publish_layer.sh's ARN).
 layer_me=${layer_me:-layer}
 layer_step_no=0
 layer_steps=${layer_steps:-?}
-say() { printf '%s: %s\n' "$layer_me" "$*"; }
+say() { printf '%s: %s\n' "$layer_me" "$*" >&2; }
 step() {
     layer_step_no=$((layer_step_no + 1))
-    printf '%s: [%s/%s] %s\n' "$layer_me" "$layer_step_no" "$layer_steps" "$*"
+    printf '%s: [%s/%s] %s\n' "$layer_me" "$layer_step_no" "$layer_steps" "$*" >&2
 }
 die() {
     printf '%s: error: %s\n' "$layer_me" "$*" >&2

@@ -1,12 +1,33 @@
 #!/usr/bin/env bats
-# The documentation is tested: every command a reader is shown in README.md, docs/local-invoke.md and
-# examples/README.md is run here (or, for `make`, `make test` and `make bench`, checked to be what CI and the other
-# suites run), and a ```json block right after a command block is that command's expected stdout. Code listings use
-# ```bash and must match the example they come from. A command line this file does not know fails the spec, so
-# nothing can be added to the docs without a test. `make test-invoke` has just built the layer, so the documented
-# make commands run with `-o layer` (use that layer, do not build it again for each of them).
+# The documentation is tested: every command a reader is shown in README.md, docs/local-invoke.md,
+# examples/README.md and docs/layer.md is run here as a reader would run it: from the repository, in a shell whose
+# `java` is not a JDK 25 (a JDK 17 when there is one, as on Debian 12) and without JAVA_HOME, so each command must
+# find a JDK 25 itself. A ```json block right after a command block is that command's expected stdout, byte for
+# byte (so stdout holds the response alone, even from make); an error response means exit status 1. Code listings
+# use ```bash and must match the example they come from. A command line this file does not know fails the spec, so
+# nothing can be added to the docs without a test. `make test-invoke` has just built the layer, and make rebuilds
+# it only when something changed, so the documented make commands run as written. Where a command would take
+# minutes or needs what this machine lacks (a new build, an upload, another architecture) the spec says what it
+# checks instead.
 
 load helpers
+
+# READER_BIN: a directory put first on the reader's PATH, with `java` a JDK 17 when this machine has one.
+setup_file() {
+    READER_BIN=$BATS_FILE_TMPDIR/reader-bin
+    mkdir -p "$READER_BIN"
+    local j
+    for j in /usr/lib/jvm/*17*/bin/java; do
+        if [ -x "$j" ]; then ln -sf "$j" "$READER_BIN/java"; break; fi
+    done
+    export READER_BIN
+}
+
+# reader LINE: LINE run by sh from the repository as a reader would: PATH's java not a JDK 25, no JAVA_HOME,
+# none of the test's own variables (the layer the suite uses, make's).
+reader() {
+    (cd "$ROOT" && env -u JAVA_HOME -u INVOKE_LAYER -u MAKEFLAGS -u MAKELEVEL -u MFLAGS PATH="$READER_BIN:$PATH" sh -c "$1")
+}
 
 teardown() {
     stop_doc_server
@@ -25,14 +46,6 @@ split_blocks() {
     ' "$1"
 }
 
-# no_layer_rebuild LINE: LINE with `make ` run as `make -o layer `.
-no_layer_rebuild() {
-    case $1 in
-        'make '*) printf 'make -o layer %s' "${1#make }" ;;
-        *) printf '%s' "$1" ;;
-    esac
-}
-
 stop_doc_server() {
     if [ -n "${DOC_SERVER:-}" ]; then
         kill -TERM -- "-$DOC_SERVER" 2>/dev/null || true
@@ -47,7 +60,8 @@ start_doc_server() {
     local fifo="$BATS_TEST_TMPDIR/url.fifo"
     rm -f "$fifo"
     mkfifo "$fifo"
-    (cd "$ROOT" && exec setsid sh -c "exec $(no_layer_rebuild "$1") INVOKE_PORT=0 INVOKE_ARGS='${SLOW_INIT[*]}'") \
+    (cd "$ROOT" && exec setsid env -u JAVA_HOME -u INVOKE_LAYER -u MAKEFLAGS -u MAKELEVEL -u MFLAGS PATH="$READER_BIN:$PATH" \
+        sh -c "exec $1 INVOKE_PORT=0 INVOKE_ARGS='${SLOW_INIT[*]}'") \
         >"$fifo" 2>"$BATS_TEST_TMPDIR/doc-server.log" 3>&- &
     DOC_SERVER=$!
     local url=''
@@ -105,7 +119,7 @@ run_doc() {
                             kind='' ;;
                         'make invoke '* | 'scripts/invoke.sh '*)
                             status_=0
-                            (cd "$ROOT" && sh -c "$(no_layer_rebuild "$line")") >"$out" 2>"$BATS_TEST_TMPDIR/err" || status_=$?
+                            reader "$line" >"$out" 2>"$BATS_TEST_TMPDIR/err" || status_=$?
                             kind=invoke ;;
                         'curl '*)
                             [ -n "${DOC_SERVER:-}" ] || { echo "$1: curl before make invoke-serve: $line" >&2; return 1; }
@@ -128,18 +142,51 @@ run_doc() {
                             done
                             kind='' ;;
                         'make')
-                            # `make` ends with the hello example invoked locally (its part here: invoke-example).
-                            run make -s -C "$ROOT" -o layer invoke-example
+                            # `make` builds what changed (nothing, here) and ends with the hello example invoked locally.
+                            run reader make
                             assert_success
                             assert_line 'Response: {"message":"Hello, Lambda!"}'
+                            kind='' ;;
+                        'make layer')
+                            run reader 'make layer'
+                            assert_success
+                            assert_output --regexp 'make: layer .*/dist/java-shell-runtime-[a-z0-9]+-[^ ]+\.zip \((publishable|a LOCAL layer)'
+                            kind='' ;;
+                        'make layer LAYER_KIND=publish')
+                            # Online it builds; offline it must fail at once on the download, saying so.
+                            run reader "$line"
+                            [ "$status" -eq 0 ] || assert_output --partial 'layer: error: download of jq-linux-'
+                            kind='' ;;
+                        'make layer '*/path/to/* | 'make layer TARGET_JDK='*)
+                            # A template: the files it names are not here, and the build says so before any slow step.
+                            run reader "$line"
+                            assert_failure
+                            assert_output --regexp 'layer: error: [A-Z_]+=[^ ]+: no such file'
+                            kind='' ;;
+                        'make layer-local' | 'make -B layer' | 'make layer AWS_CLI_VERSION='*)
+                            # Each is a build of a minute or more (spec/layer tests the local build and the inputs):
+                            # here, make must find a JDK 25 and know what to run.
+                            run reader "make -n ${line#make }"
+                            assert_success
+                            assert_output --partial 'layer'
+                            kind='' ;;
+                        'scripts/lib/coldstart.sh '*)
+                            # The documented number of runs takes minutes on a loaded machine: one run checks the command.
+                            run reader "scripts/lib/coldstart.sh 1"
+                            assert_success
+                            assert_line --regexp '^median of 1: init [0-9]+ ms, first response [0-9]+ ms'
+                            kind='' ;;
+                        'apt-get install '*)
+                            # The arm64 set-up (qemu, the cross libc): not for this machine (docs/layer.md says so).
+                            echo "# not run (another architecture's set-up): $line" >&3
                             kind='' ;;
                         'make test')
                             # CI runs exactly this command (.ci/run).
                             grep -Eq '(^|[ ;{])make test( |;|$)' "$ROOT/.ci/run"
                             kind='' ;;
                         'make bench')
-                            # spec/bench runs it on a tiny run; here: the target exists.
-                            make -s -C "$ROOT" -n bench >/dev/null
+                            # spec/bench runs it on a tiny run; here: the target exists and make finds a JDK 25.
+                            reader 'make -s -n bench' >/dev/null
                             kind='' ;;
                         *)
                             echo "$1: a command no spec runs: $line" >&2
@@ -150,7 +197,8 @@ run_doc() {
             json)
                 if [ "$kind" = invoke ]; then
                     if jq -e 'has("errorType")' "$b" >/dev/null; then
-                        [ "$status_" -ne 0 ] || { echo "$1: expected a failure, got status 0" >&2; return 1; }
+                        # docs/local-invoke.md: 1 for any function error, from make invoke and scripts/invoke.sh.
+                        [ "$status_" -eq 1 ] || { echo "$1: expected status 1 for a function error, got $status_" >&2; return 1; }
                         assert_equal "$(jq -c '{errorType, errorMessage}' "$out")" "$(jq -c '{errorType, errorMessage}' "$b")"
                     else
                         assert_equal "$status_" 0
@@ -190,6 +238,36 @@ run_doc() {
 
 @test "examples/README.md: every command runs and gives the output shown" {
     run_doc examples/README.md
+}
+
+@test "docs/layer.md: every command runs as a reader would (or, for the builds of a minute, make knows it)" {
+    run_doc docs/layer.md
+}
+
+@test "the reader's shell: java on PATH is not a JDK 25, and JAVA_HOME is unset" {
+    run reader 'echo "JAVA_HOME=${JAVA_HOME:-}"; java -version 2>&1 | head -n 1 || true'
+    assert_line 'JAVA_HOME='
+    refute_output --regexp 'version "25'
+    if [ -e "$READER_BIN/java" ]; then assert_output --regexp 'version "17'; fi
+}
+
+@test "the docs' commands that need a JDK find it, or say in one line that they need one" {
+    # scripts/local-lambda.sh replaces `java local/LocalLambda.java`, which fails where java is 17.
+    run reader 'scripts/local-lambda.sh --help'
+    assert_success
+    assert_line --regexp '^usage: LocalLambda '
+    run reader 'scripts/invoke.sh --help'
+    assert_success
+    # With no JDK 25 to find, one line says what is needed.
+    run reader 'JAVA_HOME=/nonexistent scripts/local-lambda.sh --help'
+    assert_failure
+    assert_output --partial 'needs a JDK 25'
+    run reader 'JAVA_HOME=/nonexistent scripts/lib/coldstart.sh 1'
+    assert_failure
+    assert_output --partial 'needs a JDK 25'
+    # No documented command starts the local Lambda with the PATH's java.
+    run grep -n 'java local/LocalLambda.java' "$ROOT/README.md" "$ROOT"/docs/*.md "$ROOT/examples/README.md"
+    assert_failure
 }
 
 @test "make ends with the local invoke of the hello example" {

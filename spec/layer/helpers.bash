@@ -1,4 +1,4 @@
-# Shared helpers of spec/layer. The layer under test is the zip spec/layer/run.sh built (LAYER_TEST_DIR);
+# Shared helpers of spec/layer. The layer under test is the zip spec/layer/run.sh copied (LAYER_TEST_DIR);
 # it always runs for real: /opt/bootstrap through its shebang with the layer's JRE, in scripts/sandbox.sh,
 # against the fake Runtime API (spec/support/FakeRuntimeApi.java) on 127.0.0.1.
 
@@ -34,6 +34,12 @@ the_zip() {
         return 1
     fi
     printf '%s\n' "$z"
+}
+
+# layer_is_local: the layer under test is a local one (this machine's jq, glibc limit lifted; not for Lambda).
+layer_is_local() {
+    case $(the_zip) in *-local.zip) return 0 ;; esac
+    return 1
 }
 
 # scratch NAME: a fresh directory the sandbox's uid (993) can read, under build/ (bats' own temporary

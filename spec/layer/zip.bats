@@ -1,6 +1,6 @@
 #!/usr/bin/env bats
-# The zip spec/layer/run.sh built from local inputs (JQ=/usr/bin/jq AWS_CLI=none): the build's report, the
-# layout Lambda expects at /opt, modes, links, size, and reproducibility.
+# The zip `make layer` built (spec/layer/run.sh copies it; offline, a local layer from Debian's jq without the
+# AWS CLI): the build's report, the layout Lambda expects at /opt, modes, links, size, and reproducibility.
 
 load helpers
 
@@ -14,20 +14,22 @@ load helpers
     assert_line --regexp '^layer:   unzipped [0-9.]+ MiB \([0-9,]+ bytes\), zipped [0-9.]+ MiB \([0-9,]+ bytes\)$'
 }
 
-@test "dist has java-shell-runtime-<arch>-<version>.zip and a .sha256 that sha256sum -c accepts" {
+@test "dist has java-shell-runtime-<arch>-<version>[-local].zip and a .sha256 that sha256sum -c accepts" {
     zip=$(the_zip)
     version=$(tr -d ' \n' < "$ROOT/VERSION")
     case $(uname -m) in x86_64) arch=amd64 ;; aarch64) arch=arm64 ;; esac
-    assert_equal "$(basename "$zip")" "java-shell-runtime-$arch-$version.zip"
+    if layer_is_local; then suffix=-local; else suffix=''; fi
+    assert_equal "$(basename "$zip")" "java-shell-runtime-$arch-$version$suffix.zip"
     run sh -c "cd '$LT/dist' && sha256sum -c '$(basename "$zip").sha256'"
     assert_success
     assert_output "$(basename "$zip"): OK"
 }
 
-@test "zip layout: bootstrap, jre/, bin/jq, lib/ at the root (no opt/ prefix), the AOT cache, no AWS CLI" {
+@test "zip layout: bootstrap, jre/, bin/jq, lib/ or the AWS CLI at the root (no opt/ prefix), the AOT cache" {
     zip=$(the_zip)
     run sh -c "unzip -Z1 '$zip' | cut -d/ -f1 | sort -u"
-    assert_output "$(printf 'bin\nbootstrap\njre\nlib')"
+    # A local layer: Debian's jq with its libraries, no CLI. A publishable one: the static jq and the CLI.
+    if layer_is_local; then assert_output "$(printf 'bin\nbootstrap\njre\nlib')"; else assert_output "$(printf 'aws-cli\nbin\nbootstrap\njre')"; fi
     run unzip -Z1 "$zip"
     assert_line bootstrap
     assert_line bin/jq
@@ -35,9 +37,13 @@ load helpers
     assert_line jre/lib/modules
     assert_line jre/lib/bootstrap.aot
     assert_line jre/lib/ct.sym
-    assert_line lib/libjq.so.1
-    refute_line --regexp '^aws-cli'
-    refute_line bin/aws
+    if layer_is_local; then
+        assert_line lib/libjq.so.1
+        refute_line --regexp '^aws-cli'
+        refute_line bin/aws
+    else
+        assert_line bin/aws
+    fi
     # Only what runs the bootstrap: no other launcher, no header files, no man pages.
     refute_line jre/bin/javac
     refute_line --regexp '^jre/include/'
@@ -60,7 +66,7 @@ load helpers
     # symbolic links (jlink's shared legal notices) have no modes of their own.
     run sh -c "zipinfo '$zip' | awk '\$1 ~ /^[-dl][-r]/ { print \$1, \$NF }' | grep -v -e '^drwxr-xr-x ' -e '^-rwxr-xr-x ' -e '^-rw-r--r-- ' -e '^lrwxrwxrwx '"
     assert_output ''
-    run sh -c "zipinfo '$zip' | awk '\$1 ~ /^-rwx/ { print \$NF }' | sort"
+    run sh -c "zipinfo '$zip' | awk '\$1 ~ /^-rwx/ { print \$NF }' | grep -v '^aws-cli/' | sort"
     assert_output "$(printf 'bin/jq\nbootstrap\njre/bin/java\njre/lib/jspawnhelper')"
 }
 
@@ -120,28 +126,36 @@ load helpers
     assert_line --partial "limit for this layer: 200.0 MiB (209,715,200 bytes)"
 }
 
-@test "size: the build fails when the layer would leave the function less than LAYER_RESERVE_MB" {
-    zip=$(the_zip)
-    cache=$BATS_TEST_TMPDIR/bootstrap.aot
-    unzip -p "$zip" jre/lib/bootstrap.aot > "$cache"
-    host_glibc=$(getconf GNU_LIBC_VERSION | awk '{ print $2 }')
-    run env JQ=/usr/bin/jq AWS_CLI=none LAYER_GLIBC_MAX="$host_glibc" AOT_CACHE="$cache" LAYER_RESERVE_MB=240 \
-        DIST="$BATS_TEST_TMPDIR/dist" BUILD="$BATS_TEST_TMPDIR/build" "$ROOT/scripts/build_layer.sh"
-    assert_failure
-    assert_output --partial 'layer: error: the layer unzips to'
-    assert_output --partial 'Leave the AWS CLI out (AWS_CLI=none) or lower LAYER_RESERVE_MB'
-    run ls "$BATS_TEST_TMPDIR/dist"
-    assert_output ''
-}
-
 @test "reproducible: the same inputs (AOT cache included) give the same sha256" {
     zip=$(the_zip)
     # JDK 25's AOT assembly is not byte-for-byte repeatable, so the cache of the first build is an input here.
     cache=$BATS_TEST_TMPDIR/bootstrap.aot
     unzip -p "$zip" jre/lib/bootstrap.aot > "$cache"
-    host_glibc=$(getconf GNU_LIBC_VERSION | awk '{ print $2 }')
-    run env JQ=/usr/bin/jq AWS_CLI=none LAYER_GLIBC_MAX="$host_glibc" AOT_CACHE="$cache" \
+    # The same inputs: the jq the zip holds (the libraries it needs come from this machine again), no CLI.
+    unzip -l "$zip" bin/aws >/dev/null 2>&1 && skip "the layer has the AWS CLI, whose installer is not kept: make test-layer LAYER_KIND=local checks this"
+    unzip -p "$zip" bin/jq > "$BATS_TEST_TMPDIR/jq" && chmod 755 "$BATS_TEST_TMPDIR/jq"
+    if layer_is_local; then kind=local; else kind=publish; fi
+    run env LAYER_KIND=$kind JQ="$BATS_TEST_TMPDIR/jq" AWS_CLI=none AOT_CACHE="$cache" \
         DIST="$BATS_TEST_TMPDIR/dist" BUILD="$BATS_TEST_TMPDIR/build" "$ROOT/scripts/build_layer.sh"
     assert_success
     assert_equal "$(cut -d' ' -f1 "$BATS_TEST_TMPDIR/dist/$(basename "$zip").sha256")" "$(cut -d' ' -f1 "$zip.sha256")"
+}
+
+@test "the build says which kind of layer it made: a local one in its name, zip comment and report" {
+    zip=$(the_zip)
+    run cat "$LT/build.log"
+    if layer_is_local; then
+        assert_line --regexp '^layer: LOCAL layer: .*: this layer is for this machine only \(glibc limit [0-9.]+, publish_layer.sh refuses it\)$'
+        assert_line 'layer:   a LOCAL layer: for the local Lambda and the tests on this machine, not for Lambda (see docs/layer.md)'
+        host_glibc=$(getconf GNU_LIBC_VERSION | awk '{ print $2 }')
+        assert_line --regexp "^layer: \[7/10\] checks: architecture, glibc <= $host_glibc, links, modes$"
+        run unzip -z "$zip"
+        assert_line "java-shell-runtime LOCAL layer: built for this machine (glibc <= $host_glibc), not for Lambda"
+    else
+        refute_line --partial 'LOCAL layer'
+        assert_line 'layer:   a publishable layer: every bundled program needs at most glibc 2.34 (provided.al2023)'
+        assert_line --regexp '^layer: \[7/10\] checks: architecture, glibc <= 2\.34, links, modes$'
+        run unzip -z "$zip"
+        refute_output --partial LOCAL
+    fi
 }
