@@ -114,6 +114,31 @@ run_doc() {
                     line=$(printf '%s' "$line" | sed 's/  *# .*$//')
                     case $line in
                         '' | '#'*) continue ;;
+                        ' '*)
+                            continue ;; # the rest of a command continued with a backslash
+                        'scripts/invoke.sh --layer <layer> '* | 'bench/pair.sh '* | 'BENCH_PAIR_SHARE='*)
+                            # Measurement recipes with placeholders (<layer>, <old zip>, ...): the scripts exist and
+                            # run (spec/invoke runs invoke.sh --memory, spec/layer the layers they measure).
+                            [ -x "$ROOT/scripts/invoke.sh" ] && [ -x "$ROOT/bench/pair.sh" ]
+                            run reader 'bench/pair.sh'
+                            assert_failure
+                            assert_output --partial 'usage: bench/pair.sh'
+                            kind='' ;;
+                        'make layer && cd deploy/cdk && npm ci')
+                            # make test-cdk runs npm ci and the CDK's tests on the committed lockfile.
+                            run reader 'make -n layer'
+                            assert_success
+                            [ -f "$ROOT/deploy/cdk/package-lock.json" ]
+                            kind='' ;;
+                        'npx cdk '*)
+                            # Needs an AWS account; the CDK's tests synthesize the example app offline (make test-cdk).
+                            echo "# not run (needs an AWS account): $line" >&3
+                            grep -q '"app"' "$ROOT/deploy/cdk/cdk.json"
+                            kind='' ;;
+                        'make layer-local && make layer-local LAUNCH=precompiled')
+                            run reader 'make -n layer-local LAUNCH=precompiled'
+                            assert_success
+                            kind='' ;;
                         'make invoke-serve '*)
                             start_doc_server "$line"
                             kind='' ;;

@@ -80,7 +80,7 @@ refute_slow_steps() {
     assert_output --partial "layer: LOCAL layer: jq cannot be downloaded (offline?): this layer is for this machine only (glibc limit $host_glibc"
     assert_output --partial "layer:   this machine's jq, $(command -v jq) (a local layer)"
     assert_output --partial 'layer:   left out: a local layer has no AWS CLI unless AWS_CLI_ZIP names an installer'
-    assert_output --partial "checks: architecture, glibc <= $host_glibc, links, modes"
+    assert_output --partial "checks: the runtime's classes, architecture, glibc <= $host_glibc, links, modes"
     # It got past the glibc check that refuses the same jq for a publishable layer, to the size check, which
     # fails when the layer would leave the function less than LAYER_RESERVE_MB, and leaves no zip.
     assert_failure

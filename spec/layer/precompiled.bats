@@ -12,7 +12,9 @@ load helpers
     zip=$(the_zip precompiled)
     version=$(tr -d ' \n' < "$ROOT/VERSION")
     case $(uname -m) in x86_64) arch=amd64 ;; aarch64) arch=arm64 ;; esac
-    assert_equal "$(basename "$zip")" "java-shell-runtime-precompiled-$arch-$version.zip"
+    suffix=''
+    layer_is_local && suffix=-local
+    assert_equal "$(basename "$zip")" "java-shell-runtime-precompiled-$arch-$version$suffix.zip"
     run sh -c "cd '$LT/dist' && sha256sum -c '$(basename "$zip").sha256'"
     assert_success
     run cat "$LT/build-precompiled.log"

@@ -148,13 +148,13 @@ load helpers
         assert_line --regexp '^layer: LOCAL layer: .*: this layer is for this machine only \(glibc limit [0-9.]+, publish_layer.sh refuses it\)$'
         assert_line 'layer:   a LOCAL layer: for the local Lambda and the tests on this machine, not for Lambda (see docs/layer.md)'
         host_glibc=$(getconf GNU_LIBC_VERSION | awk '{ print $2 }')
-        assert_line --regexp "^layer: \[7/10\] checks: architecture, glibc <= $host_glibc, links, modes$"
+        assert_line --regexp "^layer: \[7/10\] checks: the runtime's classes, architecture, glibc <= $host_glibc, links, modes$"
         run unzip -z "$zip"
         assert_line "java-shell-runtime LOCAL layer: built for this machine (glibc <= $host_glibc), not for Lambda"
     else
         refute_line --partial 'LOCAL layer'
         assert_line 'layer:   a publishable layer: every bundled program needs at most glibc 2.34 (provided.al2023)'
-        assert_line --regexp '^layer: \[7/10\] checks: architecture, glibc <= 2\.34, links, modes$'
+        assert_line --regexp '^layer: \[7/10\] checks: the runtime.s classes, architecture, glibc <= 2\.34, links, modes$'
         run unzip -z "$zip"
         refute_output --partial LOCAL
     fi
