@@ -54,7 +54,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.BlockingQueue;
-import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
@@ -371,6 +370,8 @@ public final class Bootstrap {
         private final Path directory;
         private final String token;
         private final String sentinel;
+        private final PipeReader stdoutReader;
+        private final PipeReader stderrReader;
         private Process process;
         private OutputStream commands;
         private LogPump pump;
@@ -382,6 +383,8 @@ public final class Bootstrap {
             this.options = options;
             this.directory = directory;
             this.sentinel = concat(hex(ThreadLocalRandom.current().nextLong(), 16), hex(ThreadLocalRandom.current().nextLong(), 16));
+            this.stdoutReader = new PipeReader(sentinel);
+            this.stderrReader = new PipeReader(sentinel);
             this.token = concat(RUNTIME_NAME, "-", hex(ThreadLocalRandom.current().nextLong(), 16));
         }
 
@@ -487,8 +490,6 @@ public final class Bootstrap {
             ShellPipe out = ShellPipe.open();
             ShellPipe err = ShellPipe.open();
             LogLines stderr = new LogLines(null, null, invocation.requestId());
-            PipeReader outReader = new PipeReader(out.pipe(), sentinel, stdout, null);
-            PipeReader errReader = new PipeReader(err.pipe(), sentinel, stderr, new LogLines(null, null, null));
             boolean finished = false;
             try {
                 byte[] event = invocation.event();
@@ -498,12 +499,12 @@ public final class Bootstrap {
                 } else {
                     new EventWriter(stdin.pipe().sink(), event).start();
                 }
-                outReader.start();
-                errReader.start();
+                stdoutReader.begin(out.pipe(), stdout, null);
+                stderrReader.begin(err.pipe(), stderr, new LogLines(null, null, null));
                 long deadline = options.managedInstances() ? Math.max(parseDecimal(invocation.header(HEADER_DEADLINE_MS), 15), 0) : 0;
                 HandlerResult result = run(invocationCommand(invocation, stdin.readPath(), out.writePath(), err.writePath()), deadline);
-                outReader.finish();
-                errReader.finish();
+                stdoutReader.finish(out.pipe());
+                stderrReader.finish(err.pipe());
                 finished = true;
                 stderr.flush();
                 return new HandlerResult(result.started(), result.shellExited(), result.status(), result.deadlinePassed(), stderr.takeTail());
@@ -613,62 +614,64 @@ public final class Bootstrap {
      * An anonymous pipe of the runtime's that the handler's shell opens by path, as /proc/<runtime>/fd/<n>: anonymous,
      * because a shell that reopens /dev/stdin must find the same pipe and never wait for a writer, as with a named one.
      * Java does not tell a pipe's descriptor numbers, so they are found in /proc/self/fd: every pipe of this process is
-     * made under one lock (shells' pipes too), and the new pipe descriptors that appear there are this pipe's.
+     * made under one lock (shells' pipes too), so a pipe descriptor that was not there before is this pipe's; its other
+     * end is the descriptor with the same pipe:[inode] link, most often the number next to it.
      */
     record ShellPipe(Pipe pipe, String readPath, String writePath) {
         private static final Object LOCK = new Object();
         private static final String FDS = concat("/proc/", Long.toString(ProcessHandle.current().pid()), "/fd/");
-        /** "fd pipe:[inode]" of every pipe descriptor seen in the last look: new ones are the pipe just made. */
-        private static List<String> known = List.of();
 
         static ShellPipe open() {
             synchronized (LOCK) {
-                Pipe pipe;
                 try {
-                    pipe = Pipe.open();
+                    // Rarely both numbers were listed before (freed meanwhile by another thread): then look again.
+                    for (int attempt = 0; attempt < 10; attempt++) {
+                        List<String> before = List.of(new java.io.File("/proc/self/fd").list());
+                        Pipe pipe = Pipe.open();
+                        String[] after = new java.io.File("/proc/self/fd").list();
+                        String one = null;
+                        String link = null;
+                        for (int i = 0; i < after.length && one == null; i++) {
+                            link = before.contains(after[i]) ? null : linkOf(after[i]);
+                            one = link != null && link.startsWith("pipe:") ? after[i] : null;
+                        }
+                        String other = null;
+                        if (one != null) {
+                            int n = Integer.parseInt(one);
+                            List<String> near = new ArrayList<>(List.of(Integer.toString(n - 1), Integer.toString(n + 1)));
+                            near.addAll(List.of(after));
+                            for (int i = 0; i < near.size() && other == null; i++) {
+                                other = !near.get(i).equals(one) && link.equals(linkOf(near.get(i))) ? near.get(i) : null;
+                            }
+                        }
+                        if (other != null) {
+                            boolean oneReads = Files.getPosixFilePermissions(Path.of("/proc/self/fd", one), LinkOption.NOFOLLOW_LINKS)
+                                    .contains(PosixFilePermission.OWNER_READ);
+                            return new ShellPipe(pipe, concat(FDS, oneReads ? one : other), concat(FDS, oneReads ? other : one));
+                        }
+                        pipe.source().close();
+                        pipe.sink().close();
+                    }
+                    throw new IOException("its descriptors are not in /proc/self/fd");
                 } catch (IOException e) {
                     throw new FatalError(concat("cannot make a pipe for the handler: ", e.getMessage()));
                 }
-                String read = null;
-                String write = null;
-                List<String> now = pipeDescriptors();
-                for (String entry : now) {
-                    if (known.contains(entry)) continue;
-                    String fd = entry.substring(0, entry.indexOf(' '));
-                    try {
-                        boolean readEnd = Files.getPosixFilePermissions(Path.of("/proc/self/fd", fd), LinkOption.NOFOLLOW_LINKS)
-                                .contains(PosixFilePermission.OWNER_READ);
-                        read = readEnd ? fd : read;
-                        write = readEnd ? write : fd;
-                    } catch (IOException e) {
-                        // Closed meanwhile: not the pipe just made.
-                    }
-                }
-                known = now;
-                if (read == null || write == null) throw new FatalError("cannot find the descriptors of the handler's pipe in /proc/self/fd");
-                return new ShellPipe(pipe, concat(FDS, read), concat(FDS, write));
             }
         }
 
-        private static List<String> pipeDescriptors() {
-            List<String> pipes = new ArrayList<>();
-            for (String fd : new java.io.File("/proc/self/fd").list()) {
-                try {
-                    String target = Files.readSymbolicLink(Path.of("/proc/self/fd", fd)).toString();
-                    if (target.startsWith("pipe:")) pipes.add(concat(fd, " ", target));
-                } catch (IOException e) {
-                    // Closed while listed (the listing's own descriptor): not a pipe of ours.
-                }
+        /** Where /proc/self/fd/<fd> points, or null when there is no such descriptor (any more). */
+        private static String linkOf(String fd) {
+            try {
+                return Files.readSymbolicLink(Path.of("/proc/self/fd", fd)).toString();
+            } catch (IOException e) {
+                return null;
             }
-            return pipes;
         }
 
-        /** Starting a process makes pipes too: under the same lock, and then they are known. */
+        /** Starting a process makes pipes too: under the same lock. */
         static Process start(ProcessBuilder builder) throws IOException {
             synchronized (LOCK) {
-                Process process = builder.start();
-                known = pipeDescriptors();
-                return process;
+                return builder.start();
             }
         }
 
@@ -738,67 +741,135 @@ public final class Bootstrap {
     }
 
     /**
-     * Reads one of the handler's pipes (stdout or stderr) into its sink. The runtime holds the pipe open for writing
-     * too, so the invocation's part does not end at the pipe's end of file (a background process may hold the pipe for
-     * hours) but at a random sentinel the runtime writes after the handler returned. What comes after the sentinel is
-     * a leftover process's, for no invocation: it goes to the second sink (or nowhere) until the last writer is gone.
+     * Reads the handler's pipes (stdout or stderr), one invocation after another, into each invocation's sink. The
+     * runtime holds each pipe open for writing too, so an invocation's part does not end at the pipe's end of file (a
+     * background process may hold the pipe for hours) but at a random sentinel the runtime writes after the handler
+     * returned. What comes after it is a leftover process's, for no invocation: if any such process still holds the
+     * pipe, a thread of its own drains it into the second sink (or nowhere) until the last one is gone.
      */
     static final class PipeReader extends Thread {
-        private final Pipe pipe;
         private final String sentinel;
-        private final Sink sink;
-        private final Sink leftovers;
-        private final CountDownLatch passed = new CountDownLatch(1);
+        private final java.util.concurrent.Semaphore passed = new java.util.concurrent.Semaphore(0);
+        private Pipe pipe;
+        private Sink sink;
+        private Sink leftovers;
         private volatile boolean ending;
 
-        PipeReader(Pipe pipe, String sentinel, Sink sink, Sink leftovers) {
+        PipeReader(String sentinel) {
             super(concat(RUNTIME_NAME, "-pipe"));
             setDaemon(true);
-            this.pipe = pipe;
             this.sentinel = sentinel;
+            start();
+        }
+
+        synchronized void begin(Pipe pipe, Sink sink, Sink leftovers) {
+            passed.drainPermits();
+            ending = false;
             this.sink = sink;
             this.leftovers = leftovers;
+            this.pipe = pipe;
+            notifyAll();
+        }
+
+        /** After the handler returned: when this returns, everything before the sentinel is in the sink. */
+        void finish(Pipe pipe) throws IOException {
+            ending = true;
+            pipe.sink().write(ByteBuffer.wrap(sentinel.getBytes(StandardCharsets.ISO_8859_1)));
+            passed.acquireUninterruptibly();
         }
 
         @Override
         public void run() {
             ByteBuffer buffer = ByteBuffer.allocate(64 * 1024);
-            ByteArrayOutputStream last = new ByteArrayOutputStream();
-            Sink to = sink;
-            try (Pipe.SourceChannel source = pipe.source()) {
-                for (int n; (n = source.read(buffer.clear())) >= 0;) {
-                    byte[] bytes = buffer.array();
-                    if (to == sink && ending) {
-                        // The sentinel may be in the pipe now: collect and look for it.
-                        last.write(bytes, 0, n);
-                        bytes = last.toByteArray();
-                        int at = new String(bytes, StandardCharsets.ISO_8859_1).indexOf(sentinel);
-                        if (at < 0) continue;
-                        sink.accept(bytes, at);
-                        passed.countDown();
-                        to = leftovers;
-                        bytes = java.util.Arrays.copyOfRange(bytes, at + sentinel.length(), bytes.length);
-                        n = bytes.length;
+            for (;;) {
+                Pipe current;
+                Sink to;
+                Sink after;
+                synchronized (this) {
+                    while (pipe == null) {
+                        try {
+                            wait();
+                        } catch (InterruptedException e) {
+                            return;
+                        }
                     }
-                    if (to != null) to.accept(bytes, n);
+                    current = pipe;
+                    to = sink;
+                    after = leftovers;
+                    pipe = null;
                 }
-            } catch (IOException e) {
-                log(ERROR, null, "reading the handler's output failed: ", e.toString());
-            } finally {
-                passed.countDown();
+                byte[] rest = readUntilSentinel(current, to, buffer);
+                passed.release();
+                if (rest != null) afterwards(current, after, rest, buffer);
             }
         }
 
-        /** After the handler returned: everything before the sentinel is in the sink when this returns. */
-        void finish() throws IOException {
-            ending = true;
-            pipe.sink().write(ByteBuffer.wrap(sentinel.getBytes(StandardCharsets.ISO_8859_1)));
+        /** The bytes that followed the sentinel, or null when the pipe was closed first (the invocation failed). */
+        private byte[] readUntilSentinel(Pipe pipe, Sink to, ByteBuffer buffer) {
+            ByteArrayOutputStream last = new ByteArrayOutputStream();
             try {
-                passed.await();
-            } catch (InterruptedException e) {
-                throw new FatalError("interrupted while reading the handler's output");
+                for (int n; (n = pipe.source().read(buffer.clear())) >= 0;) {
+                    if (!ending) {
+                        to.accept(buffer.array(), n);
+                        continue;
+                    }
+                    // The sentinel may be in the pipe now: collect and look for it.
+                    last.write(buffer.array(), 0, n);
+                    byte[] bytes = last.toByteArray();
+                    int at = new String(bytes, StandardCharsets.ISO_8859_1).indexOf(sentinel);
+                    if (at >= 0) {
+                        to.accept(bytes, at);
+                        return java.util.Arrays.copyOfRange(bytes, at + sentinel.length(), bytes.length);
+                    }
+                }
+            } catch (IOException e) {
+                log(ERROR, null, "reading the handler's output failed: ", e.toString());
             }
-            pipe.sink().close(); // its end of file comes when no leftover process holds the pipe any more
+            return null;
+        }
+
+        private static void afterwards(Pipe pipe, Sink leftovers, byte[] rest, ByteBuffer buffer) {
+            try {
+                if (leftovers != null) leftovers.accept(rest, rest.length);
+                pipe.sink().close();
+                Pipe.SourceChannel source = pipe.source();
+                source.configureBlocking(false);
+                int n = source.read(buffer.clear());
+                if (n < 0) {
+                    source.close(); // no leftover writer: the common case
+                    return;
+                }
+                if (leftovers != null) leftovers.accept(buffer.array(), n);
+                source.configureBlocking(true);
+                new Drain(source, leftovers).start();
+            } catch (IOException e) {
+                log(WARN, null, "closing the handler's pipe failed: ", e.toString());
+            }
+        }
+    }
+
+    /** Drains a pipe that leftover processes still hold, until the last of them is gone. */
+    static final class Drain extends Thread {
+        private final Pipe.SourceChannel source;
+        private final Sink sink;
+
+        Drain(Pipe.SourceChannel source, Sink sink) {
+            super(concat(RUNTIME_NAME, "-leftovers"));
+            setDaemon(true);
+            this.source = source;
+            this.sink = sink;
+        }
+
+        @Override
+        public void run() {
+            ByteBuffer buffer = ByteBuffer.allocate(16 * 1024);
+            try (Pipe.SourceChannel in = source) {
+                for (int n; (n = in.read(buffer.clear())) >= 0;) {
+                    if (sink != null) sink.accept(buffer.array(), n);
+                }
+            } catch (IOException e) {
+                // The runtime is ending.
+            }
         }
     }
 
