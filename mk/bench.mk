@@ -14,13 +14,14 @@ BENCH_RUNTIMES ?= $(if $(filter layer,$(BENCH_RUNTIME)),java precompiled sh,java
 export BENCH_RUNTIMES
 
 # Reuse the newest dist/*.zip of each variant unless the runtime or the layer's inputs changed after it was
-# built (`make layer` always rebuilds, and takes a while).
+# built (`make layer` always rebuilds, and takes a while). ./bootstrap itself is not compared: the phony
+# bootstrap target rewrites it on every make, so it would always look newer; its inputs are compared instead.
 bench-layer: bootstrap
 	@if [ "$(BENCH_RUNTIME)" = layer ]; then \
 	    for v in $(filter java precompiled,$(BENCH_RUNTIMES)); do \
 	        if [ $$v = java ]; then z=$$(ls -t dist/*.zip 2>/dev/null | grep -v -e -precompiled- | head -n 1); launch=source; \
 	        else z=$$(ls -t dist/*-precompiled-*.zip 2>/dev/null | head -n 1); launch=precompiled; fi; \
-	        if [ -z "$$z" ] || [ -n "$$(find bootstrap Bootstrap.java layer scripts/build_layer.sh scripts/lib -newer "$$z" 2>/dev/null | head -n 1)" ]; then \
+	        if [ -z "$$z" ] || [ -n "$$(find Bootstrap.java layer scripts/make_bootstrap.sh scripts/build_layer.sh scripts/lib -newer "$$z" 2>/dev/null | head -n 1)" ]; then \
 	            $(MAKE) layer LAUNCH=$$launch || exit 1; \
 	        else \
 	            echo "bench: reusing $$z (newer than the runtime and the layer's inputs; make layer rebuilds it)"; \
