@@ -29,14 +29,17 @@ if [ "$results" != "$out" ]; then
     [ ! -f "$out/run.env" ] || cp "$out/run.env" "$results/"
 fi
 
-# gnuplot data: one row per share; columns: label, java init, sh init, java warm, sh warm (ms, medians).
+# gnuplot data: one row per share; columns: label, then init of the JEP 330 layer, the precompiled layer and the
+# baseline, then their warm cost per invocation (ms, medians; NaN where a runtime was not run).
 ncpu=${BENCH_NCPU:-$(nproc)}
 jq -r --argjson ncpu "$ncpu" '.by_share[] | . as $s
   | (.runtimes | map({(.runtime): .}) | add) as $r
-  | [(if $s.share == $ncpu * 100 then "all \($ncpu) cores" else "\($s.share)%" end), ($r.java.init_ms.median // "NaN"), ($r.sh.init_ms.median // "NaN"),
-     ($r.java.warm_ms.median // "NaN"), ($r.sh.warm_ms.median // "NaN")] | @tsv' "$out/summary.json" > "$out/chart.dat"
+  | [(if $s.share == $ncpu * 100 then "all \($ncpu) cores" else "\($s.share)%" end),
+     ($r.java.init_ms.median // "NaN"), ($r.precompiled.init_ms.median // "NaN"), ($r.sh.init_ms.median // "NaN"),
+     ($r.java.warm_ms.median // "NaN"), ($r.precompiled.warm_ms.median // "NaN"), ($r.sh.warm_ms.median // "NaN")]
+  | @tsv' "$out/summary.json" > "$out/chart.dat"
 gnuplot <<EOF
-set terminal pngcairo size 1000,420 font "sans,10"
+set terminal pngcairo size 1200,460 font "sans,10"
 set output "$chart"
 set datafile separator "\t"
 set datafile missing "NaN"
@@ -48,20 +51,24 @@ set logscale y
 set grid ytics
 set key top left
 set xlabel "CPU share of one core (cgroup CFS quota; all cores = no quota)"
-set multiplot layout 1,2 title "java-shell-runtime vs sh + curl baseline (median; log scale; lower is better)"
+set multiplot layout 1,2 title "java-shell-runtime, JEP 330 and precompiled layers, vs sh + curl baseline (median; log scale; lower is better)"
 set title "init: process start -> first /next"
 set ylabel "ms"
 lbl(v) = v != v ? "" : (v >= 100 ? sprintf("%.0f", v) : sprintf("%.3g", v))
-plot "$out/chart.dat" using 2:xtic(1) title "java-shell-runtime" lc rgb "#1f77b4", \
-     "" using 3 title "sh + curl baseline" lc rgb "#ff7f0e", \
-     "" using (\$0 - 1.0/6):2:(lbl(\$2)) with labels offset 0,0.6 font "sans,8" notitle, \
-     "" using (\$0 + 1.0/6):3:(lbl(\$3)) with labels offset 0,0.6 font "sans,8" notitle
+plot "$out/chart.dat" using 2:xtic(1) title "JEP 330 layer" lc rgb "#1f77b4", \
+     "" using 3 title "precompiled layer" lc rgb "#2ca02c", \
+     "" using 4 title "sh + curl baseline" lc rgb "#ff7f0e", \
+     "" using (\$0 - 0.25):2:(lbl(\$2)) with labels offset 0,0.6 font "sans,7" notitle, \
+     "" using (\$0):3:(lbl(\$3)) with labels offset 0,0.6 font "sans,7" notitle, \
+     "" using (\$0 + 0.25):4:(lbl(\$4)) with labels offset 0,0.6 font "sans,7" notitle
 set title "warm: wall time per invocation (trivial handler)"
 set ylabel "ms per invocation"
-plot "$out/chart.dat" using 4:xtic(1) title "java-shell-runtime" lc rgb "#1f77b4", \
-     "" using 5 title "sh + curl baseline" lc rgb "#ff7f0e", \
-     "" using (\$0 - 1.0/6):4:(lbl(\$4)) with labels offset 0,0.6 font "sans,8" notitle, \
-     "" using (\$0 + 1.0/6):5:(lbl(\$5)) with labels offset 0,0.6 font "sans,8" notitle
+plot "$out/chart.dat" using 5:xtic(1) title "JEP 330 layer" lc rgb "#1f77b4", \
+     "" using 6 title "precompiled layer" lc rgb "#2ca02c", \
+     "" using 7 title "sh + curl baseline" lc rgb "#ff7f0e", \
+     "" using (\$0 - 0.25):5:(lbl(\$5)) with labels offset 0,0.6 font "sans,7" notitle, \
+     "" using (\$0):6:(lbl(\$6)) with labels offset 0,0.6 font "sans,7" notitle, \
+     "" using (\$0 + 0.25):7:(lbl(\$7)) with labels offset 0,0.6 font "sans,7" notitle
 unset multiplot
 EOF
 
@@ -70,13 +77,14 @@ cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
 mem=$(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)
 jdk=$("$JAVA_HOME/bin/java" -version 2>&1 | sed -n 2p)
 layer_jre=$out/layers/java/jre/bin/java
+[ -x "$layer_jre" ] || layer_jre=$out/layers/precompiled/jre/bin/java
 if [ -x "$layer_jre" ]; then
     jre=$("$layer_jre" -version 2>&1 | sed -n 2p)
-    shebang=$(head -n 1 "$out/layers/java/bootstrap")
 else
     jre="(not measured from a layer: BENCH_RUNTIME=${BENCH_MODE:-?})"
-    shebang=$(head -n 1 bootstrap 2>/dev/null || echo '?')
 fi
+shebang=$(head -n 1 "$out/layers/java/bootstrap" 2>/dev/null || head -n 1 bootstrap 2>/dev/null || echo '?')
+shebang_pre=$(head -n 1 "$out/layers/precompiled/bootstrap" 2>/dev/null || echo '(not measured)')
 commit=${BENCH_COMMIT:-$(git rev-parse --short HEAD 2>/dev/null || echo '?')}
 dirty=''
 [ "${BENCH_DIRTY:-0}" = 0 ] || dirty=' (with uncommitted changes to the runtime)'
@@ -95,10 +103,12 @@ EOF
         printf "\n**Warning: %s run(s) failed** and are left out of the figures; see the runs under \`%s\`.\n" "$BENCH_FAILURES" "$out"
     cat <<EOF
 
-java-shell-runtime is measured from the built layer: \`/opt/bootstrap\` through its shebang
-(\`$shebang\`) inside \`scripts/sandbox.sh\`, function at \`/var/task\`. The baseline is
+java-shell-runtime is measured from its two built layers, each \`/opt/bootstrap\` through its shebang inside
+\`scripts/sandbox.sh\`, function at \`/var/task\`: the **JEP 330 layer** (\`make layer\`; the source launcher compiles
+\`Bootstrap.java\` at every cold start: \`$shebang\`) and the **precompiled layer** (\`make layer LAUNCH=precompiled\`;
+the same source, compiled when the layer was built: \`$shebang_pre\`). The baseline is
 [\`bench/baseline/bootstrap\`](../bench/baseline/bootstrap): POSIX \`sh\` + \`curl\` in the style of the AWS tutorial
-runtime, one \`curl\` per \`/next\` and one per response, mounted at \`/opt\` in the same sandbox. Both run the same
+runtime, one \`curl\` per \`/next\` and one per response, mounted at \`/opt\` in the same sandbox. All three run the same
 trivial function-mode handler ([\`bench/function/bench.sh\`](../bench/function/bench.sh), \`_HANDLER=bench.handler\`,
 builtins only) against the fake Runtime API (\`spec/support/FakeRuntimeApi.java\`) on loopback, which runs outside
 the CPU limit and records the arrival time of every request.
@@ -123,11 +133,12 @@ EOF
 
 ## Running it
 
-- \`make bench\` builds the layer if needed (the one \`make layer\` built is reused while nothing it is built from
-  changed) and writes this file and \`bench/results/\` (chart, raw runs as JSON lines, summary). A few minutes:
-  most of it is Java cold starts at 7.2% of a core. Run it on a quiet machine: the two runtimes are interleaved so
-  their ratios survive some noise, absolute figures do not. Offline, \`make layer\` makes a local layer (this
-  machine's jq, no AWS CLI), which measures the same runtime.
+- \`make bench\` builds both layers if needed (the ones \`make layer\` and \`make layer LAUNCH=precompiled\` built are
+  reused while nothing they are built from changed) and writes this file and \`bench/results/\` (chart, raw runs as
+  JSON lines, summary). Several minutes: most of it is JEP 330 cold starts at 7.2% of a core. Run it on a quiet
+  machine: the runtimes are interleaved so their ratios survive some noise, absolute figures do not.
+  \`BENCH_RUNTIMES='java sh'\` leaves the precompiled layer out. Offline, \`make layer\` makes local layers (this
+  machine's jq, no AWS CLI), which measure the same runtime.
 - \`BENCH_QUICK=1 make bench\` (and \`make test-bench\`, which checks that the benchmark works without asserting
   any timing) does a tiny run and writes under \`build/bench/\` only.
 - Knobs (CPU shares, invocations, runs per share, development modes) are listed at the top of \`bench/run.sh\`.
@@ -139,7 +150,8 @@ EOF
 
 ## How it is measured
 
-- **Runs.** For each CPU share, the two runtimes interleaved (java, sh, java, sh, ...) so both see the same machine:
+- **Runs.** For each CPU share, the runtimes interleaved (JEP 330, precompiled, sh, then the next round in a
+  rotated order) so all see the same machine:
   ${BENCH_PLAN:-runs without invocations, with one, and warm runs}. A run without invocations gets its first
   \`/next\` answered with 500 (init alone). Every run yields an init and (with invocations) a first-invocation
   figure. Plus one run per runtime at a full core with memory sampling; and before all of them one run per
@@ -165,7 +177,7 @@ EOF
   largest peak RSS (VmHWM) of any single process is shown as a cross-check. Shared pages are counted once per
   process, and RSS includes mapped files (the JRE's \`lib/modules\`, \`libjvm.so\`, the AOT cache) whose pages the
   memory limit may charge elsewhere (to whoever read them first): RSS can exceed the limit without an OOM kill.
-- **Sizes**: the layer zip as built (\`make layer\`), unzipped = sum of entry sizes. The baseline needs \`curl\`,
+- **Sizes**: the layer zips as built, unzipped = sum of entry sizes. The baseline needs \`curl\`,
   which \`provided.al2023\` already has (\`curl-minimal\`).
 - CPU shares: all cores = no quota, every core of this machine (what issue 5's targets call full CPU; Lambda
   gives more than one vCPU above 1,769 MB); 100% = one full core (1,769 MB on Lambda), 28.9% = 512 MB,

@@ -1,8 +1,9 @@
 #!/bin/sh
-# bench/run.sh: the benchmark behind `make bench` (issue 5). Runs java-shell-runtime (from the built layer,
-# /opt/bootstrap through its shebang, in scripts/sandbox.sh) and the sh + curl baseline (bench/baseline,
-# in the same sandbox) side by side against the fake Runtime API, at CPU shares of one core set by a cgroup
-# quota, and writes a report with a table and a gnuplot chart.
+# bench/run.sh: the benchmark behind `make bench` (issues 5 and 10). Runs both variants of java-shell-runtime
+# (the JEP 330 layer and the precompiled layer, each /opt/bootstrap through its shebang, in scripts/sandbox.sh)
+# and the sh + curl baseline (bench/baseline, in the same sandbox) side by side, interleaved, against the fake
+# Runtime API, at CPU shares of one core set by a cgroup quota, and writes a report with a table and a
+# gnuplot chart.
 #
 # Environment (all optional):
 #   BENCH_QUICK=1         tiny run to check that the benchmark works; writes build/bench/quick/, never docs/
@@ -20,8 +21,10 @@
 #                         and as many warm runs as ours (default: one; its cost per invocation does not vary)
 #   BENCH_RUNTIME=layer   how our runtime is started: layer (default: dist/*.zip in the sandbox) or source
 #                         ($JAVA_HOME/bin/java --source 21 bootstrap, no sandbox, for development)
-#   BENCH_LAYER_ZIP=FILE  the layer to measure (default: the newest dist/*.zip)
-#   BENCH_RUNTIMES="java sh"  which runtimes to run (development)
+#   BENCH_LAYER_ZIP=FILE  the JEP 330 layer to measure (default: the newest dist/*.zip but the precompiled ones)
+#   BENCH_PRECOMPILED_ZIP=FILE  the precompiled layer (default: the newest dist/*-precompiled-*.zip)
+#   BENCH_RUNTIMES="java precompiled sh"  which runtimes to run: java = the JEP 330 layer, precompiled, sh =
+#                         the baseline (default all three; "java sh" with BENCH_RUNTIME=source)
 #   BENCH_FAKE="CMD"      command that starts the fake Runtime API (default: spec/support/FakeRuntimeApi.java,
 #                         compiled once into build/bench/fake-<hash of the source>)
 #   BENCH_CFS_PERIOD_US, BENCH_CGROUP_V1_ROOT, BENCH_CGROUP2_ROOT: see bench/lib/cgroup.sh
@@ -54,7 +57,10 @@ for s in ${BENCH_SHARES:-all 100 28.9 7.2}; do
     shares="$shares $s"
 done
 mode=${BENCH_RUNTIME:-layer}
-runtimes=${BENCH_RUNTIMES:-java sh}
+default_runtimes='java precompiled sh'
+[ "$mode" != source ] || default_runtimes='java sh'
+runtimes=${BENCH_RUNTIMES:-$default_runtimes}
+has_rt() { case " $runtimes " in *" $1 "*) return 0 ;; esac; return 1; }
 run_limit=900 # seconds any one run may take before it is killed (bounded, never expected)
 
 say() { printf 'bench: %s\n' "$*" >&2; }
@@ -76,8 +82,8 @@ mkdir -p "$out/layers"
 started=$(now_us)
 harness_init "$out"
 
-# --- the two runtimes ---------------------------------------------------------------------------------
-layer_zip='' layer_stale=0
+# --- the runtimes -------------------------------------------------------------------------------------
+layer_zip='' pre_zip='' layer_stale=0
 mkdir -p "$out/layers/sh"
 cp bench/baseline/bootstrap "$out/layers/sh/bootstrap"
 chmod 755 "$out/layers/sh/bootstrap"
@@ -85,21 +91,38 @@ chmod 755 "$out/layers/sh/bootstrap"
 case $mode in
 layer)
     [ -x scripts/sandbox.sh ] || die "scripts/sandbox.sh is missing (BENCH_RUNTIME=source runs without the layer)"
-    # shellcheck disable=SC2012,SC2010 # names come from our own build; the JEP 330 layer, not the precompiled one
-    layer_zip=${BENCH_LAYER_ZIP:-$(ls -t dist/*.zip 2>/dev/null | grep -v -e -precompiled- | head -n 1)}
-    [ -n "$layer_zip" ] || die "no dist/*.zip: run make layer first (make bench does)"
-    mkdir -p "$out/layers/java"
-    unzip -q "$layer_zip" -d "$out/layers/java"
-    [ -x "$out/layers/java/bootstrap" ] || die "$layer_zip has no executable bootstrap at its root"
-    cp "$layer_zip" "$out/layers/java.zip"
-    if [ -f bootstrap ] && ! cmp -s bootstrap "$out/layers/java/bootstrap"; then
-        say "warning: the layer's bootstrap differs from ./bootstrap: measuring $layer_zip as built (make layer rebuilds it)"
-        layer_stale=1
+    # unpack_layer RT ZIP: the layer at OUT/layers/RT. The precompiled bootstrap has a first line of its own
+    # and the same source after it, so there only what follows the first line is compared with ./bootstrap.
+    unpack_layer() {
+        mkdir -p "$out/layers/$1"
+        unzip -q "$2" -d "$out/layers/$1"
+        [ -x "$out/layers/$1/bootstrap" ] || die "$2 has no executable bootstrap at its root"
+        cp "$2" "$out/layers/$1.zip"
+        _from=1
+        [ "$1" = java ] || _from=2
+        tail -n +"$_from" "$out/layers/$1/bootstrap" > "$out/layers/$1.src"
+        if [ -f bootstrap ] && ! tail -n +"$_from" bootstrap | cmp -s - "$out/layers/$1.src"; then
+            say "warning: the layer's bootstrap differs from ./bootstrap: measuring $2 as built (make layer rebuilds it)"
+            layer_stale=1
+        fi
+        rt_layer "$1" "$out/layers/$1"
+    }
+    if has_rt java; then
+        # shellcheck disable=SC2012,SC2010 # names come from our own build; the JEP 330 layer, not the precompiled one
+        layer_zip=${BENCH_LAYER_ZIP:-$(ls -t dist/*.zip 2>/dev/null | grep -v -e -precompiled- | head -n 1)}
+        [ -n "$layer_zip" ] || die "no dist/*.zip: run make layer first (make bench does)"
+        unpack_layer java "$layer_zip"
     fi
-    rt_layer java "$out/layers/java"
+    if has_rt precompiled; then
+        # shellcheck disable=SC2012 # names come from our own build
+        pre_zip=${BENCH_PRECOMPILED_ZIP:-$(ls -t dist/*-precompiled-*.zip 2>/dev/null | head -n 1)}
+        [ -n "$pre_zip" ] || die "no dist/*-precompiled-*.zip: run make layer LAUNCH=precompiled first (make bench does)"
+        unpack_layer precompiled "$pre_zip"
+    fi
     rt_layer sh "$out/layers/sh"
     ;;
 source)
+    ! has_rt precompiled || die "BENCH_RUNTIME=source runs ./bootstrap by source: there is no precompiled runtime to run"
     [ -f bootstrap ] || die "no ./bootstrap: run make bootstrap"
     # shellcheck disable=SC2046 # one flag per word, as in the shebang
     rt_host java "$JAVA" $(cat layer/jvm-flags) --source 21 "$root/bootstrap"
@@ -124,6 +147,12 @@ set_share() {
         memory_mb=$(awk -v s="$1" 'BEGIN { printf "%d", s * 17.69 + 0.999 }')
         cg_set_memory "$memory_mb"
     fi
+}
+# rotate I WORD...: the words, rotated left by I - 1.
+rotate() {
+    _r=$((($1 - 1) % ($# - 1))); shift
+    while [ "$_r" -gt 0 ]; do _w=$1; shift; set -- "$@" "$_w"; _r=$((_r - 1)); done
+    echo "$@"
 }
 warm_count() {
     if [ "$1" = sh ] && below_100 "$2" && [ "${BENCH_BASELINE_FULL:-0}" != 1 ]; then
@@ -163,7 +192,10 @@ for share in $shares; do
     say "CPU share $share% of one core (memory limit ${memory_mb} MB): $ri init, $rc cold and $w warm run(s) per runtime"
     i=1
     while [ "$i" -le "$ri" ] || [ "$i" -le "$rc" ] || [ "$i" -le "$w" ]; do
-        for rt in $runtimes; do # interleaved, so that both see the same machine
+        # Interleaved, so that all see the same machine, and the order rotates each round, so that none is
+        # always the one that runs right after the page cache or the CPU was warmed by another.
+        # shellcheck disable=SC2086 # a list of names
+        for rt in $(rotate "$i" $runtimes); do
             [ "$i" -gt "$ri" ] || run_one "$rt" "$share" init "$i" 0 || failures=$((failures + 1))
             [ "$i" -gt "$rc" ] || run_one "$rt" "$share" cold "$i" 1 || failures=$((failures + 1))
             # The baseline's warm cost is the same in every run (no JIT, no caches): one warm run is enough.
@@ -185,16 +217,22 @@ sizes() { # ZIP -> "unzipped zipped" bytes
     printf '%s %s\n' "$(unzip -l "$1" | awk 'END { print $1 }')" "$(wc -c < "$1")"
 }
 {
-    printf '{"java":'
-    if [ -n "$layer_zip" ]; then
-        # shellcheck disable=SC2046 # two numbers
-        set -- $(sizes "$layer_zip")
-        jre=$(unzip -l "$layer_zip" | awk '$4 ~ /^jre\// && $4 !~ /\.(aot|jsa)$/ { s += $1 } END { print s + 0 }')
-        aot=$(unzip -l "$layer_zip" | awk '$4 ~ /\.(aot|jsa)$/ { s += $1 } END { print s + 0 }')
-        printf '{"zip":"%s","unzipped":%s,"zipped":%s,"jre":%s,"aot":%s}' "$layer_zip" "$1" "$2" "$jre" "$aot"
-    else
-        printf 'null'
-    fi
+    sep='{'
+    for rt in java precompiled; do
+        z=$layer_zip
+        [ "$rt" = java ] || z=$pre_zip
+        printf '%s"%s":' "$sep" "$rt"
+        sep=,
+        if [ -n "$z" ]; then
+            # shellcheck disable=SC2046 # two numbers
+            set -- $(sizes "$z")
+            jre=$(unzip -l "$z" | awk '$4 ~ /^jre\// && $4 !~ /\.(aot|jsa)$/ { s += $1 } END { print s + 0 }')
+            aot=$(unzip -l "$z" | awk '$4 ~ /\.(aot|jsa)$/ { s += $1 } END { print s + 0 }')
+            printf '{"zip":"%s","unzipped":%s,"zipped":%s,"jre":%s,"aot":%s}' "$z" "$1" "$2" "$jre" "$aot"
+        else
+            printf 'null'
+        fi
+    done
     # shellcheck disable=SC2046 # two numbers
     set -- $(sizes "$out/layers/sh.zip")
     printf ',"sh":{"zip":"bench/baseline/bootstrap","unzipped":%s,"zipped":%s}}\n' "$1" "$2"
@@ -203,11 +241,12 @@ sizes() { # ZIP -> "unzipped zipped" bytes
 finished=$(now_us)
 cmd="make bench"
 [ "$quick" != 1 ] || cmd="BENCH_QUICK=1 make bench"
-for v in BENCH_SHARES BENCH_INVOCATIONS BENCH_INIT_RUNS BENCH_COLD_RUNS BENCH_WARM_RUNS BENCH_LOW_INIT_RUNS \
+for v in BENCH_LAYER_ZIP BENCH_PRECOMPILED_ZIP BENCH_SHARES BENCH_INVOCATIONS BENCH_INIT_RUNS BENCH_COLD_RUNS BENCH_WARM_RUNS BENCH_LOW_INIT_RUNS \
     BENCH_LOW_COLD_RUNS BENCH_BASELINE_FULL BENCH_RUNTIME BENCH_RUNTIMES; do
     eval "val=\${$v:-}"
     # shellcheck disable=SC2154 # set by the eval
-    [ -z "$val" ] || [ "$v=$val" = BENCH_RUNTIME=layer ] || cmd="$v='$val' $cmd"
+    [ -z "$val" ] || [ "$v=$val" = BENCH_RUNTIME=layer ] || [ "$v=$val" = "BENCH_RUNTIMES=$default_runtimes" ] ||
+        cmd="$v='$val' $cmd"
 done
 # The layer's own inputs, when make passed them (an offline build needs none: it makes a local layer).
 for v in JQ AWS_CLI AWS_CLI_ZIP LAYER_KIND LAYER_GLIBC_MAX TARGET_JAVA_HOME TARGET_JDK; do

@@ -34,7 +34,7 @@ def is_err: .method == "POST" and (.path | test("/error$"));
     init_us: (if ($nx | length) > 0 and $start > 0 then $next[0] - $start else null end),
     # the first event has been written -> the first byte of its response arrives
     first_us: (if ($rx | length) > 0 then $rx[0].t_start_us - $nx[0].t_end_us else null end),
-    # how long the fake took to answer the first /next (the same for both runtimes; not in first_us)
+    # how long the fake took to answer the first /next (the same for every runtime; not in first_us)
     fake_first_next_us: (if ($nx | length) > 0 then $nx[0].t_end_us - $nx[0].t_start_us else null end),
     # warm invocations 2..N: cycle k = /next k -> /next k+1 (the last /next is the one answered with 500)
     warm: (if ($nx | length) >= 4 and ($rx | length) >= 3 then

@@ -141,7 +141,7 @@ SH
     assert_equal "$(echo "$m" | jq -c '[.mem.peak_rss_kib, .mem.steady_rss_kib, .mem.largest_hwm_kib]')" '[900,500,950]'
 }
 
-@test "quick benchmark: both runtimes at every CPU share, report and chart under build/, docs/ untouched" {
+@test "quick benchmark: both layers and the baseline at every CPU share, report and chart under build/, docs/ untouched" {
     before=$(cat docs/benchmarks.md 2>/dev/null | sha256sum)
     # Under build/, but private to this test: someone else may be running the benchmark in this work tree.
     out=build/bench/test-quick.$$
@@ -156,19 +156,32 @@ SH
     assert_equal "$(jq -s 'map(select(.ok | not)) | length' "$out/results.jsonl")" 0
     all=$(($(nproc) * 100)) # "all": every core, no quota
     if echo "$output" | grep -q 'no writable cgroup'; then shares=$all; else shares="7.2 28.9 100 $all"; fi
-    assert_equal "$(jq -r -s '[.[] | select(.runtime == "java") | .share] | unique | map(tostring) | join(" ")' "$out/results.jsonl")" "$shares"
-    assert_equal "$(jq -r -s '[.[] | select(.runtime == "sh") | .share] | unique | map(tostring) | join(" ")' "$out/results.jsonl")" "$shares"
+    for rt in java precompiled sh; do
+        assert_equal "$(jq -r -s --arg rt "$rt" '[.[] | select(.runtime == $rt) | .share] | unique | map(tostring) | join(" ")' "$out/results.jsonl")" "$shares"
+    done
+    # The precompiled runtime is the precompiled layer: its bootstrap does not start the source launcher.
+    [ -f "$out/layers/precompiled.zip" ]
+    case $(head -n 1 "$out/layers/precompiled/bootstrap") in *--source*) false ;; esac
+    case $(head -n 1 "$out/layers/java/bootstrap") in *--source*) ;; *) false ;; esac
     # Every figure the issue asks for is in the report.
-    for heading in '## Targets of issue 5' '## Timing' '## Memory' '## Layer size' '## Machine' '## How it is measured'; do
+    for heading in '## Both layers and the baseline' '## Timing' '## Memory' '## Layer size' '## Machine' '## How it is measured'; do
         grep -qF "$heading" "$out/benchmarks.md"
     done
     grep -qF 'BENCH_QUICK=1 make bench' "$out/benchmarks.md"
     for share in $shares; do
         label="$share%"
         [ "$share" != "$all" ] || label="all $(nproc) cores"
-        grep -q "^| $label | java-shell-runtime | [0-9]" "$out/benchmarks.md"
-        grep -q "^| $label | sh + curl baseline | [0-9]" "$out/benchmarks.md"
+        for name in 'JEP 330 layer' 'precompiled layer' 'sh + curl baseline'; do
+            grep -q "^| $label | $name | [0-9]" "$out/benchmarks.md"
+        done
+        # The one table compares the three: a figure in each runtime's column, and both layers against sh + curl.
+        grep -q "^| warm cost per invocation at $label | [0-9][^|]* ms | [^|]* | [0-9][^|]* ms | [^|]* | [0-9][^|]* ms |$" "$out/benchmarks.md"
+        grep -q "^| warm cost against sh + curl at $label | [0-9.]*x [a-z]* | [^|]* | [0-9.]*x [a-z]* | [^|]* | 1 |$" "$out/benchmarks.md"
     done
+    grep -q '^| init: start -> first `/next`, [^|]* | [0-9][^|]* ms | [^|]* | [0-9][^|]* ms | [^|]* | [0-9][^|]* ms |$' "$out/benchmarks.md"
+    # The chart's data: a median for every runtime at every share (init, then warm; NaN = missing).
+    assert_equal "$(awk -F '\t' 'NF != 7 || /NaN/' "$out/chart.dat")" ''
+    assert_equal "$(wc -l < "$out/chart.dat")" "$(echo "$shares" | wc -w)"
     # With a cgroup, each share comes with Lambda's memory for it (1,769 MB per core).
     if [ "$shares" != "$all" ]; then
         assert_equal "$(jq -r -s '[.[] | select(.share == 7.2) | .memory_mb] | unique | map(tostring) | join(" ")' "$out/results.jsonl")" 128
@@ -176,7 +189,7 @@ SH
     fi
     # CPU time and memory were measured, not left empty.
     assert_equal "$(jq -s '[.[] | select(.cpu_us == null or .cpu_us <= 0)] | length' "$out/results.jsonl")" 0
-    assert_equal "$(jq -s '[.[] | select(.kind == "mem" and .mem.steady_rss_kib > 0)] | length' "$out/results.jsonl")" 2
+    assert_equal "$(jq -s '[.[] | select(.kind == "mem" and .mem.steady_rss_kib > 0)] | length' "$out/results.jsonl")" 3
     grep -qF '## Memory' "$out/benchmarks.md"
     refute_output --partial 'cannot open'
     rm -rf "$out"
@@ -193,8 +206,8 @@ SH
     assert_equal "$(jq -r -s '[.[].share] | unique | map(tostring) | join(" ")' "$out/results.jsonl")" "$(($(nproc) * 100))"
     # From the shell's times (10 ms ticks, so a short sh run may show 0), never missing.
     assert_equal "$(jq -s '[.[] | select(.cpu_us == null)] | length' "$out/results.jsonl")" 0
-    assert_equal "$(jq -s '[.[] | select(.runtime == "java" and .cpu_us <= 0)] | length' "$out/results.jsonl")" 0
-    assert_equal "$(jq -s '[.[] | select(.kind == "mem" and .mem.steady_rss_kib > 0)] | length' "$out/results.jsonl")" 2
+    assert_equal "$(jq -s '[.[] | select(.runtime != "sh" and .cpu_us <= 0)] | length' "$out/results.jsonl")" 0
+    assert_equal "$(jq -s '[.[] | select(.kind == "mem" and .mem.steady_rss_kib > 0)] | length' "$out/results.jsonl")" 3
     rm -rf "$out"
 }
 
