@@ -14,7 +14,8 @@
 set -eu
 cd "$(dirname "$0")/.."
 root=$(pwd)
-: "${JAVA_HOME:?JAVA_HOME must point to a JDK 25}"
+JAVA_HOME=$(scripts/find_jdk.sh) || { echo "memory: needs a JDK 25: set JAVA_HOME to one" >&2; exit 1; }
+export JAVA_HOME
 out=${BENCH_MEMORY_OUT:-build/bench/memory}
 die() { printf 'memory: error: %s\n' "$*" >&2; exit 1; }
 [ $# -ge 1 ] || die "usage: bench/memory.sh NAME=LAYER_DIR_OR_ZIP ..."

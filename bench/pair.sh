@@ -23,7 +23,8 @@ root=$(pwd)
 say() { printf 'pair: %s\n' "$*" >&2; }
 die() { printf 'pair: error: %s\n' "$*" >&2; exit 1; }
 now_us() { date +%s%6N; }
-: "${JAVA_HOME:?JAVA_HOME must point to a JDK 25 (the Makefile sets it)}"
+JAVA_HOME=$(scripts/find_jdk.sh) || { echo "pair: needs a JDK 25: set JAVA_HOME to one" >&2; exit 1; }
+export JAVA_HOME
 # shellcheck disable=SC2034 # JAVA and run_limit are read by bench/lib/harness.sh
 JAVA=$JAVA_HOME/bin/java
 run_limit=300

@@ -19,8 +19,8 @@ bench-layer: bootstrap $(if $(filter layer,$(BENCH_RUNTIME)),layer)
 	@if [ "$(BENCH_RUNTIME)" = layer ] && [ -n "$(filter precompiled,$(BENCH_RUNTIMES))" ]; then \
 	    $(MAKE) --no-print-directory layer LAUNCH=precompiled; \
 	fi
-bench bench-quick bench-coldstart test-bench: export BENCH_LAYER_ZIP = $(if $(filter layer,$(BENCH_RUNTIME)),$(file <$(layer_built)))
-bench-compile-share: export LAYER_ZIP = $(if $(filter layer,$(BENCH_RUNTIME)),$(file <$(layer_built)))
+bench bench-quick bench-coldstart test-bench: export BENCH_LAYER_ZIP = $(if $(filter layer,$(BENCH_RUNTIME)),$(patsubst $(CURDIR)/%,%,$(file <$(layer_built))))
+bench-compile-share: export LAYER_ZIP = $(if $(filter layer,$(BENCH_RUNTIME)),$(patsubst $(CURDIR)/%,%,$(file <$(layer_built))))
 
 bench: bench-layer
 	bench/run.sh
