@@ -599,11 +599,18 @@ public final class Bootstrap {
 
         /** Kills the shell, everything it started (setsid or not) and its supervisor, and waits (bounded) for the end. */
         private void stop() {
-            for (ProcessHandle descendant : process.descendants().toList()) descendant.destroyForcibly();
+            List<ProcessHandle> descendants = process.descendants().toList();
+            for (ProcessHandle descendant : descendants) descendant.destroyForcibly();
             process.destroy();
+            long until = System.currentTimeMillis() + 5000;
             try {
                 if (!process.waitFor(5, TimeUnit.SECONDS)) process.destroyForcibly();
-            } catch (InterruptedException e) {
+                // A killed process is gone once it has run to its death: wait for that (bounded), so that what the
+                // answer says ("every process it started was stopped") is true when it goes out.
+                for (ProcessHandle descendant : descendants) {
+                    descendant.onExit().get(Math.max(1, until - System.currentTimeMillis()), TimeUnit.MILLISECONDS);
+                }
+            } catch (InterruptedException | java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
                 process.destroyForcibly();
             }
         }
